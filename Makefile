@@ -1,0 +1,62 @@
+# twinboot: the two commands a user needs are `make lab` and `make test`.
+# Everything else here is what those two call.
+SHELL := /bin/bash
+GO    ?= go
+BUILD := $(CURDIR)/build
+BIN   := $(BUILD)/bin/twinboot
+PROBE := $(BUILD)/bin/probe
+
+# twinboot and the probe are static: the same binary runs on the host, in the
+# guest's initramfs and inside the nested-mode lab machine.
+export CGO_ENABLED := 0
+export TWINBOOT_BUILD := $(BUILD)
+
+# Debian packages the lab uses (see README, "Requirements").
+DEB_PKGS := linux-source-6.1 busybox-static qemu-system-x86 runc crun cpio \
+            build-essential bc bison flex libelf-dev libssl-dev xz-utils \
+            tmux imagemagick jq iproute2
+
+GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
+
+.PHONY: all deps bin guest lab test vet fmt-check clean
+all: bin
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "make deps: Go is missing: install Go 1.26 or newer (https://go.dev/dl) and retry" >&2; exit 1; }
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing Debian packages:" $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "make deps: Debian packages present"; fi
+	@$(GO) mod download && echo "make deps: Go modules present"
+
+$(BIN): $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(GO) build -trimpath -o $@ .
+
+$(PROBE): $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(GO) build -trimpath -o $@ ./guest/probe
+
+bin: $(BIN)
+
+guest: $(BIN) $(PROBE)
+	$(BIN) guest build --probe $(PROBE)
+
+lab: deps guest
+	$(BIN) lab
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# TWINBOOT_REQUIRE=1 turns "missing prerequisite" skips into failures: this
+# target has built everything, so a skip would hide a broken set-up.
+test: deps guest fmt-check vet
+	TWINBOOT_REQUIRE=1 $(GO) test -count=1 -timeout 80m ./...
+
+clean:
+	rm -rf $(BUILD)

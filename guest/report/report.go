@@ -1,0 +1,75 @@
+// Package report defines the one line the probe prints, TWINBOOT-READY {json},
+// and how the host parses it. The same type describes the world as seen from
+// inside a VM and from inside a container, which is what makes the two
+// comparable field by field.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Prefix starts the probe's READY line. "Ready" means the same thing on both
+// sides: the host saw this prefix on the guest's console or the container's
+// stdout.
+const Prefix = "TWINBOOT-READY "
+
+// ErrNoReport means a line does not carry a READY report.
+var ErrNoReport = errors.New("no TWINBOOT-READY line")
+
+// Report is what the probe saw from inside. Fields it could not read are left
+// empty (or nil for numbers, so that "absent" is not confused with zero) and the
+// reason is recorded in Errors under the field's JSON name.
+type Report struct {
+	Mode          string   `json:"mode"`                     // exit, poweroff or shell
+	KernelRelease string   `json:"kernel_release,omitempty"` // uname -r
+	KernelVersion string   `json:"kernel_version,omitempty"` // uname -v
+	BootID        string   `json:"boot_id,omitempty"`        // /proc/sys/kernel/random/boot_id
+	Hostname      string   `json:"hostname,omitempty"`
+	PID           int      `json:"pid"`
+	UptimeSec     *float64 `json:"uptime_s,omitempty"` // first field of /proc/uptime
+	MemTotalKB    *uint64  `json:"mem_total_kb,omitempty"`
+	MemAvailKB    *uint64  `json:"mem_available_kb,omitempty"`
+	CPUs          int      `json:"cpus,omitempty"` // online CPUs seen by the kernel
+	Interfaces    []string `json:"interfaces"`     // network interface names
+	Mounts        *int     `json:"mounts,omitempty"`
+	Cgroup        string   `json:"cgroup,omitempty"` // contents of /proc/self/cgroup, one line per hierarchy joined by ";"
+	// Syscalls is the result of a burst of cheap syscalls (getppid) run by the
+	// probe; the host compares it with the hypervisor's exit counters.
+	Syscalls *SyscallBurst     `json:"syscalls,omitempty"`
+	Errors   map[string]string `json:"errors,omitempty"`
+}
+
+// SyscallBurst records how many getppid calls the probe made and how long
+// they took inside the guest (guest clock, never mixed with host time).
+type SyscallBurst struct {
+	Count   int   `json:"count"`
+	TotalNS int64 `json:"total_ns"`
+}
+
+// Line renders the report as the single READY line, without a newline.
+func (r Report) Line() (string, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("encode report: %w", err)
+	}
+	return Prefix + string(b), nil
+}
+
+// Parse extracts a report from one console line. The prefix may be preceded by
+// other bytes (a serial console can interleave kernel messages), but the JSON
+// must run to the end of the line.
+func Parse(line string) (Report, error) {
+	i := strings.Index(line, Prefix)
+	if i < 0 {
+		return Report{}, ErrNoReport
+	}
+	payload := strings.TrimRight(line[i+len(Prefix):], "\r\n")
+	var r Report
+	if err := json.Unmarshal([]byte(payload), &r); err != nil {
+		return Report{}, fmt.Errorf("parse READY report: %w", err)
+	}
+	return r, nil
+}
