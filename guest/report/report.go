@@ -16,6 +16,12 @@ import (
 // stdout.
 const Prefix = "TWINBOOT-READY "
 
+// ExitPort is the I/O port the probe writes one byte to when it is done in a
+// VM ("poweroff" mode); the byte is its exit status. It is the same port
+// QEMU's isa-debug-exit device is usually given, so the probe behaves the same
+// under twinboot's hypervisor and under QEMU.
+const ExitPort = 0xf4
+
 // ErrNoReport means a line does not carry a READY report.
 var ErrNoReport = errors.New("no TWINBOOT-READY line")
 
