@@ -7,6 +7,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,10 +93,25 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "twinboot %s: %v\n", c.name, err)
 		fs.Usage()
 		return 2
+	case jsonWanted(fs):
+		// Machine-readable error: one JSON object on one line of stderr, so
+		// that stdout stays a valid (empty) JSON stream for `| jq`.
+		b, _ := json.Marshal(struct {
+			Command string `json:"command"`
+			Error   string `json:"error"`
+		}{c.name, err.Error()})
+		fmt.Fprintf(stderr, "%s\n", b)
+		return 1
 	default:
 		fmt.Fprintf(stderr, "twinboot %s: %v\n", c.name, err)
 		return 1
 	}
+}
+
+// jsonWanted reports whether the command has a --json flag and it was set.
+func jsonWanted(fs *flag.FlagSet) bool {
+	f := fs.Lookup("json")
+	return f != nil && f.Value.String() == "true"
 }
 
 func newFlagSet(c *command, stderr io.Writer) *flag.FlagSet {
