@@ -138,4 +138,9 @@ type Stat struct {
 	// RatioToContainer is the median of the pairwise ratios side/container
 	// for the same run index (absent for the container itself).
 	RatioToContainer float64 `json:"ratio_to_container,omitempty"`
+	// Peers only: Ours names the twinboot side the peer does the same job as
+	// ("vm" for QEMU, "container" for runc and crun), and OursToPeer is the
+	// median of the pairwise ratios ours/peer (below 1: ours is smaller).
+	Ours       string  `json:"ours,omitempty"`
+	OursToPeer float64 `json:"ours_to_peer,omitempty"`
 }
