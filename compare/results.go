@@ -31,6 +31,10 @@ type Results struct {
 	Runs     []Run     `json:"runs"`
 	Stats    []Stat    `json:"stats,omitempty"` // per metric and side, over Runs (bench)
 	Peers    []Peer    `json:"peers,omitempty"` // which peers ran, their versions, or why skipped
+	// SyscallBaseline is one extra VM boot with an empty getppid burst, made
+	// once per command: the exits it counts are what booting costs without
+	// the burst (see Kernel.VMSyscallExits).
+	SyscallBaseline *Side `json:"syscall_baseline,omitempty"`
 }
 
 // Host records the machine the figures come from.
@@ -83,6 +87,7 @@ type Side struct {
 	ReadyNS  int64             `json:"ready_ns"` // host monotonic, start to READY seen
 	Memory   Memory            `json:"memory"`
 	Exits    map[string]uint64 `json:"exits,omitempty"` // VM: exit counts by reason
+	IOPorts  map[uint16]uint64 `json:"io_ports,omitempty"` // VM: I/O exits by port
 	Report   *report.Report    `json:"report,omitempty"`
 }
 
@@ -109,6 +114,8 @@ type Kernel struct {
 	ContainerBootIDSame bool   `json:"container_boot_id_same"`
 	KernelsInRAM        int    `json:"kernels_in_ram"`     // host + 1 per running VM
 	GuestKernelBytes    uint64 `json:"guest_kernel_bytes"` // text+data of the lab kernel
+	GuestKernelText     uint64 `json:"guest_kernel_text_bytes,omitempty"`
+	GuestKernelData     uint64 `json:"guest_kernel_data_bytes,omitempty"` // rodata, data, bss, per-cpu
 	// The syscall path: the probe's getppid burst and how many VM exits it
 	// caused. In the container the host kernel answers (0 exits by
 	// construction); in the VM the guest's own kernel answers, and with KVM
@@ -116,6 +123,9 @@ type Kernel struct {
 	VMSyscalls        int    `json:"vm_syscalls"`
 	VMSyscallExits    uint64 `json:"vm_syscall_exits"`
 	ContainerSyscalls int    `json:"container_syscalls"`
+	// SyscallExitsMethod says how VMSyscallExits was obtained, or why it
+	// could not be (then VMSyscallExits is 0 and means nothing).
+	SyscallExitsMethod string `json:"syscall_exits_method,omitempty"`
 }
 
 // Peer says whether a peer ran, with what version, or why it was skipped.
