@@ -198,7 +198,7 @@ func ReadCSV(rd io.Reader) ([]Row, error) {
 // in one expression and checked once.
 type fieldParser struct {
 	header, rec []string
-	err error
+	err         error
 }
 
 func (p *fieldParser) keep(col int, err error) {

@@ -86,7 +86,7 @@ type Side struct {
 	Phases   []event.Phase     `json:"phases"`
 	ReadyNS  int64             `json:"ready_ns"` // host monotonic, start to READY seen
 	Memory   Memory            `json:"memory"`
-	Exits    map[string]uint64 `json:"exits,omitempty"` // VM: exit counts by reason
+	Exits    map[string]uint64 `json:"exits,omitempty"`    // VM: exit counts by reason
 	IOPorts  map[uint16]uint64 `json:"io_ports,omitempty"` // VM: I/O exits by port
 	Report   *report.Report    `json:"report,omitempty"`
 }
