@@ -1,0 +1,62 @@
+package container
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// applyCapabilities sets the five capability sets of the calling thread from
+// the config. The bounding set is trimmed first (it needs CAP_SETPCAP, which
+// the next step may drop); then capset(2) sets effective, permitted and
+// inheritable in one call; ambient capabilities last, since the kernel only
+// accepts an ambient capability that is already permitted and inheritable.
+func applyCapabilities(c *specs.LinuxCapabilities) error {
+	bounding := capMask(c.Bounding)
+	for n := uint(0); n <= lastCap(); n++ {
+		if bounding&(1<<n) == 0 {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(n), 0, 0, 0); err != nil {
+				return fmt.Errorf("drop capability %d from the bounding set: %w", n, err)
+			}
+		}
+	}
+	// Ambient capabilities must also be inheritable.
+	inh := capMask(c.Inheritable) | capMask(c.Ambient)
+	eff, perm := capMask(c.Effective), capMask(c.Permitted)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := [2]unix.CapUserData{
+		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
+		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	for _, name := range c.Ambient {
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(capNames[name]), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func capMask(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		m |= 1 << capNames[n]
+	}
+	return m
+}
+
+// lastCap is the highest capability this kernel knows
+// (/proc/sys/kernel/cap_last_cap); dropping beyond it fails with EINVAL.
+func lastCap() uint {
+	b, err := readUintFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil || b > 63 {
+		return 40
+	}
+	return uint(b)
+}

@@ -1,0 +1,250 @@
+package container
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	cgroups "github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroup is the container's control group on whichever layout the host has.
+// containerd/cgroups does the creating and limiting; this type adds the few
+// things a one-shot runtime needs on top: where the files are (for peak and
+// OOM figures, and for the leak record), and a kill-everything-then-remove.
+type cgroup struct {
+	version string   // "v1", "v2" or "hybrid"
+	dirs    []string // absolute directories, one per v1 hierarchy, or the v2 one
+	v1      cgroup1.Cgroup
+	v2      *cgroup2.Manager
+	memDir  string // directory holding the memory controller's files
+}
+
+// cgroupVersion names the host's layout as Result.CgroupVersion does.
+func cgroupVersion() string {
+	switch cgroups.Mode() {
+	case cgroups.Unified:
+		return "v2"
+	case cgroups.Hybrid:
+		return "hybrid"
+	case cgroups.Legacy:
+		return "v1"
+	}
+	return "none"
+}
+
+// newCgroup makes the cgroup "twinboot-<id>" under the caller's own cgroup
+// in every hierarchy it needs. Creating it under the root instead would
+// escape limits the caller is under (here: the sandbox's memory cgroup
+// /process_api/<id>) and would need permissions a delegated subtree lacks.
+//
+// record is called with the directories before any is created (see state).
+func newCgroup(id string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
+	if res == nil {
+		res = &specs.LinuxResources{}
+	}
+	name := "twinboot-" + id
+	switch v := cgroupVersion(); v {
+	case "v2":
+		return newCgroup2(name, res, record)
+	case "v1", "hybrid":
+		return newCgroup1(v, name, res, record)
+	default:
+		return nil, errors.New("no cgroup file system is mounted at " + cgroupRoot)
+	}
+}
+
+func newCgroup1(version, name string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
+	// Only the hierarchies that carry a limit or a figure we read are
+	// joined: on v1 every cgroup.procs write is a separate migration, and
+	// each one costs time at start.
+	subs := []cgroup1.Subsystem{cgroup1.NewMemory(cgroupRoot), cgroup1.NewPids(cgroupRoot)}
+	if res.CPU != nil {
+		subs = append(subs, cgroup1.NewCpu(cgroupRoot))
+	}
+	if len(res.Devices) > 0 {
+		res = withDefaultDevices(res)
+		subs = append(subs, cgroup1.NewDevices(cgroupRoot))
+	}
+	if m := res.Memory; m != nil && m.Limit != nil && m.Swap == nil {
+		if _, err := os.Stat(filepath.Join(cgroupRoot, "memory", "memory.memsw.limit_in_bytes")); err == nil {
+			// With swap accounting, the limit would otherwise only cap RAM
+			// and the workload could spill into swap instead of being killed.
+			mc := *m
+			mc.Swap = m.Limit
+			r := *res
+			r.Memory = &mc
+			res = &r
+		}
+	}
+	path := cgroup1.NestedPath(name)
+	if err := record(v1Dirs(path, subs)); err != nil {
+		return nil, err
+	}
+	cg, err := cgroup1.New(path, res, cgroup1.WithHierarchy(func() ([]cgroup1.Subsystem, error) { return subs, nil }))
+	if err != nil {
+		// New may have created some hierarchies before failing.
+		c := &cgroup{version: version}
+		c.dirs = v1Dirs(path, subs)
+		c.remove()
+		return nil, fmt.Errorf("create cgroup %s: %w", name, err)
+	}
+	c := &cgroup{version: version, v1: cg, dirs: v1Dirs(path, subs)}
+	if p, err := path(cgroup1.Memory); err == nil {
+		c.memDir = filepath.Join(cgroupRoot, "memory", p)
+	}
+	return c, nil
+}
+
+func v1Dirs(path cgroup1.Path, subs []cgroup1.Subsystem) []string {
+	var dirs []string
+	for _, s := range subs {
+		if p, err := path(s.Name()); err == nil {
+			dirs = append(dirs, filepath.Join(cgroupRoot, string(s.Name()), p))
+		}
+	}
+	return dirs
+}
+
+func newCgroup2(name string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
+	group, err := cgroup2.NestedGroupPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("find own cgroup: %w", err)
+	}
+	dir := filepath.Join(cgroupRoot, group)
+	if err := record([]string{dir}); err != nil {
+		return nil, err
+	}
+	m, err := cgroup2.NewManager(cgroupRoot, group, cgroup2.ToResources(res))
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w (on cgroup v2 the parent cgroup must be able to delegate the memory and pids controllers)", group, err)
+	}
+	return &cgroup{version: "v2", v2: m, dirs: []string{dir}, memDir: dir}, nil
+}
+
+// withDefaultDevices adds, after the config's device rules, the devices every
+// container gets as bind mounts in its /dev. A runc-spec config denies all
+// devices and relies on the runtime for these, as runc does.
+func withDefaultDevices(res *specs.LinuxResources) *specs.LinuxResources {
+	r := *res
+	r.Devices = append([]specs.LinuxDeviceCgroup(nil), res.Devices...)
+	for _, d := range defaultDevices {
+		maj, min := d.major, d.minor
+		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &maj, Minor: &min, Access: "rwm"})
+	}
+	ptsMajor, any := int64(136), int64(-1)
+	r.Devices = append(r.Devices,
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &ptsMajor, Minor: &any, Access: "rwm"},
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: new(int64(5)), Minor: new(int64(2)), Access: "rwm"})
+	return &r
+}
+
+// add moves pid into the cgroup (every hierarchy on v1).
+func (c *cgroup) add(pid int) error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.AddProc(uint64(pid))
+	} else {
+		err = c.v1.AddProc(uint64(pid))
+	}
+	if err != nil {
+		return fmt.Errorf("join cgroup: %w", err)
+	}
+	return nil
+}
+
+// openDir returns an O_PATH descriptor of the v2 cgroup, for clone3's
+// CLONE_INTO_CGROUP: the child is born inside it, with no migration at all.
+// v1 has no such thing.
+func (c *cgroup) openDir() (int, bool) {
+	if c.v2 == nil {
+		return -1, false
+	}
+	fd, err := unix.Open(c.dirs[0], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	return fd, true
+}
+
+// peak returns the cgroup's memory high-water mark in bytes.
+func (c *cgroup) peak() (uint64, error) {
+	name := "memory.max_usage_in_bytes"
+	if c.v2 != nil {
+		name = "memory.peak"
+	}
+	return readUintFile(filepath.Join(c.memDir, name))
+}
+
+// oomKills returns how many processes the kernel's OOM killer killed in the
+// cgroup: the "oom_kill" line of v1 memory.oom_control or v2 memory.events.
+func (c *cgroup) oomKills() (uint64, error) {
+	name := "memory.oom_control"
+	if c.v2 != nil {
+		name = "memory.events"
+	}
+	f, err := os.Open(filepath.Join(c.memDir, name))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s has no oom_kill line", name)
+}
+
+// pids lists the processes in the cgroup.
+func (c *cgroup) pids() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, d := range c.dirs {
+		for _, pid := range readPids(filepath.Join(d, "cgroup.procs")) {
+			if !seen[pid] {
+				seen[pid] = true
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// remove kills whatever is left in the cgroup and deletes its directories.
+func (c *cgroup) remove() error {
+	return removeCgroupDirs(c.dirs)
+}
+
+func readUintFile(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}
+
+func readPids(procs string) []int {
+	b, err := os.ReadFile(procs)
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,245 @@
+package container
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultArgs runs the lab's probe once and exits: what `twinboot ct run`
+// starts when no command is given.
+var DefaultArgs = []string{"/init", "--mode", "exit"}
+
+// DefaultHostname is the container's hostname unless the config says otherwise.
+const DefaultHostname = "twinboot"
+
+// config is a validated run: an OCI spec with Spec's overrides applied, plus
+// the facts the runtime worked out while checking it.
+type config struct {
+	OCI    *specs.Spec
+	Rootfs string // absolute path of the root directory on the host
+	Exe    string // args[0] resolved inside the rootfs (absolute, container view)
+}
+
+// DefaultSpec returns the OCI spec that `twinboot ct spec` writes and that a
+// run without a bundle uses: the namespaces and mounts of `runc spec` minus
+// the terminal, so that runc, crun and twinboot run the same thing.
+//
+// The root is read-only: runc then never writes into a rootfs that twinboot
+// runs share. (twinboot itself gives a read-only root no overlay; a writable
+// one gets an overlay so the lower directory is still never touched.)
+func DefaultSpec(rootfs string, args []string) *specs.Spec {
+	if len(args) == 0 {
+		args = DefaultArgs
+	}
+	return &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			Args: append([]string(nil), args...),
+			Env:  []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/"},
+			Cwd:  "/",
+		},
+		Root:     &specs.Root{Path: rootfs, Readonly: true},
+		Hostname: DefaultHostname,
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+			},
+			MaskedPaths: []string{
+				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+			},
+			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		},
+	}
+}
+
+// LoadBundle reads and checks bundle/config.json. The root path it returns is
+// absolute (a relative root.path is relative to the bundle, as in runc).
+func LoadBundle(bundle string) (*specs.Spec, error) {
+	st, err := os.Stat(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNoBundle, bundle, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory", ErrNoBundle, bundle)
+	}
+	path := filepath.Join(bundle, "config.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no config.json", ErrNoBundle, bundle)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	s, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if s.Root != nil && s.Root.Path != "" && !filepath.IsAbs(s.Root.Path) {
+		abs, err := filepath.Abs(filepath.Join(bundle, s.Root.Path))
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", bundle, err)
+		}
+		s.Root.Path = abs
+	}
+	return s, nil
+}
+
+// ParseConfig decodes a config.json and rejects, in one error, every field
+// this runtime does not implement.
+func ParseConfig(b []byte) (*specs.Spec, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// A key specs-go does not know is as unsupported as a known one we do
+	// not implement; the decoder reports it instead of dropping it.
+	dec.DisallowUnknownFields()
+	var s specs.Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadConfig, err)
+	}
+	if !strings.HasPrefix(s.Version, "1.") {
+		return nil, fmt.Errorf("%w: ociVersion %q: only 1.x is understood", ErrBadConfig, s.Version)
+	}
+	if bad := unsupportedFields(&s); len(bad) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(bad, ", "))
+	}
+	return &s, nil
+}
+
+// resolve turns a Spec into a checked config: bundle or default spec, then
+// the caller's overrides, then the checks that need the file system.
+func resolve(s Spec) (*config, error) {
+	var oci *specs.Spec
+	switch {
+	case s.Bundle != "" && s.Rootfs != "":
+		return nil, fmt.Errorf("%w: give a bundle or a rootfs, not both", ErrBadConfig)
+	case s.Bundle != "":
+		var err error
+		if oci, err = LoadBundle(s.Bundle); err != nil {
+			return nil, err
+		}
+	default:
+		if s.Rootfs == "" {
+			return nil, fmt.Errorf("%w: no bundle and no rootfs given", ErrNoRootfs)
+		}
+		abs, err := filepath.Abs(s.Rootfs)
+		if err != nil {
+			return nil, fmt.Errorf("rootfs %s: %w", s.Rootfs, err)
+		}
+		oci = DefaultSpec(abs, s.Args)
+		// A run without a bundle gets a writable root, as an overlay.
+		oci.Root.Readonly = false
+	}
+	if err := override(oci, s); err != nil {
+		return nil, err
+	}
+	if oci.Root == nil || oci.Root.Path == "" {
+		return nil, fmt.Errorf("%w: root.path is empty", ErrNoRootfs)
+	}
+	if st, err := os.Stat(oci.Root.Path); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s", ErrNoRootfs, oci.Root.Path)
+	}
+	if oci.Process == nil || len(oci.Process.Args) == 0 || oci.Process.Args[0] == "" {
+		return nil, ErrNoArgs
+	}
+	exe, err := lookPath(oci.Root.Path, oci.Process.Args[0], oci.Process.Env)
+	if err != nil {
+		return nil, err
+	}
+	return &config{OCI: oci, Rootfs: oci.Root.Path, Exe: exe}, nil
+}
+
+// override applies Spec's fields on top of the OCI spec. Limits given in Spec
+// win over the bundle's.
+func override(oci *specs.Spec, s Spec) error {
+	if oci.Process == nil {
+		oci.Process = &specs.Process{Cwd: "/"}
+	}
+	p := oci.Process
+	if len(s.Args) > 0 {
+		p.Args = append([]string(nil), s.Args...)
+	}
+	p.Env = append(p.Env, s.Env...)
+	if s.Cwd != "" {
+		p.Cwd = s.Cwd
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	if s.Hostname != "" {
+		oci.Hostname = s.Hostname
+	}
+	if oci.Linux == nil {
+		oci.Linux = &specs.Linux{}
+	}
+	l := oci.Linux
+	if s.MemoryLimit < 0 || s.PidsLimit < 0 || s.CPUs < 0 {
+		return fmt.Errorf("%w: negative limit", ErrBadConfig)
+	}
+	if s.MemoryLimit > 0 || s.PidsLimit > 0 || s.CPUs > 0 {
+		if l.Resources == nil {
+			l.Resources = &specs.LinuxResources{}
+		}
+	}
+	if s.MemoryLimit > 0 {
+		l.Resources.Memory = &specs.LinuxMemory{Limit: &s.MemoryLimit}
+	}
+	if s.PidsLimit > 0 {
+		n := s.PidsLimit
+		l.Resources.Pids = &specs.LinuxPids{Limit: &n}
+	}
+	if s.CPUs > 0 {
+		period := uint64(100000)
+		quota := int64(s.CPUs * float64(period))
+		if quota < 1000 {
+			return fmt.Errorf("%w: cpu quota %.3f cores is below the kernel's 1 ms minimum", ErrBadConfig, s.CPUs)
+		}
+		l.Resources.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
+	}
+	if s.UserNS && !hasNamespace(l, specs.UserNamespace) {
+		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	}
+	if hasNamespace(l, specs.UserNamespace) && len(l.UIDMappings) == 0 {
+		l.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+		l.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+	}
+	if oci.Hostname != "" && !hasNamespace(l, specs.UTSNamespace) {
+		// Without its own UTS namespace the container would rename the host.
+		return fmt.Errorf("%w: hostname %q needs a uts namespace", ErrBadConfig, oci.Hostname)
+	}
+	if !hasNamespace(l, specs.MountNamespace) {
+		return fmt.Errorf("%w: a mount namespace is required (pivot_root would move the host's root)", ErrBadConfig)
+	}
+	return nil
+}
+
+// The default user namespace maps container uids 0–65535 to this range on the
+// host, the first range /etc/subuid usually hands out.
+const (
+	userNSBase = 100000
+	userNSSize = 65536
+)
+
+func hasNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
+	for _, ns := range l.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,191 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ReexecName is the value of TWINBOOT_REEXEC that turns this binary into a
+// container's init (see main.go's reexecHooks and MaybeInit).
+const ReexecName = "container-init"
+
+const reexecEnv = "TWINBOOT_REEXEC"
+
+// The init talks to its parent over two pipes passed as extra files.
+const (
+	initConfigFD = 3 // parent → init: the config as one JSON line, then "go\n"
+	initStatusFD = 4 // init → parent: "pivot <ns>", "exec <ns>" or "error <text>"; EOF at exec
+	initExeFD    = 5 // this binary, which the init was started through
+)
+
+// initConfig is everything the init needs, sent by the parent.
+type initConfig struct {
+	OCI      *specs.Spec `json:"oci"`
+	Rootfs   string      `json:"rootfs"`
+	Exe      string      `json:"exe"`
+	StateDir string      `json:"state_dir"`
+	Overlay  bool        `json:"overlay"`
+	CgroupNS bool        `json:"cgroupns"` // enter a cgroup namespace after joining the cgroup
+	Cgroup   string      `json:"cgroup_version"`
+
+	lateMounts []specs.Mount
+}
+
+// MaybeInit runs the container init and exits if this process was started as
+// one; otherwise it returns at once. A program that calls Run and has no
+// reexec hook of its own (a test binary: TestMain) calls it first thing.
+func MaybeInit() {
+	if os.Getenv(reexecEnv) == ReexecName {
+		os.Exit(InitMain())
+	}
+}
+
+// InitMain is the container's init: the re-executed runtime, PID 1 in the new
+// namespaces, which prepares the container and then replaces itself with the
+// workload. It returns an exit status only if that fails.
+func InitMain() int {
+	// Everything below changes per-thread state (cgroup namespace,
+	// capabilities) that execve keeps only for the thread that calls it.
+	runtime.LockOSThread()
+	status := os.NewFile(initStatusFD, "init-status")
+	err := initContainer(status)
+	fmt.Fprintf(status, "error %s\n", oneLine(err.Error()))
+	return 1
+}
+
+func initContainer(status *os.File) error {
+	unix.CloseOnExec(initExeFD)
+	cfgPipe := os.NewFile(initConfigFD, "init-config")
+	r := bufio.NewReader(cfgPipe)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return fmt.Errorf("read config from parent: %w", err)
+	}
+	var c initConfig
+	if err := json.Unmarshal(line, &c); err != nil {
+		return fmt.Errorf("decode config from parent: %w", err)
+	}
+	if c.OCI.Hostname != "" {
+		if err := unix.Sethostname([]byte(c.OCI.Hostname)); err != nil {
+			return fmt.Errorf("sethostname: %w", err)
+		}
+	}
+	if err := setupRootfs(&c); err != nil {
+		return err
+	}
+	fmt.Fprintf(status, "pivot %d\n", monotonicNow())
+
+	// Wait until the parent has put this process into its cgroup: the
+	// cgroup namespace must be rooted there, and the workload must never run
+	// outside its limits.
+	goLine, err := r.ReadString('\n')
+	if err != nil || goLine != "go\n" {
+		return fmt.Errorf("parent did not confirm the cgroup (%q, %v)", goLine, err)
+	}
+	cfgPipe.Close()
+	if c.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	for _, m := range c.lateMounts {
+		if err := mountCgroupFS(m, c.Cgroup); err != nil {
+			return err
+		}
+	}
+	if err := setupProcess(c.OCI.Process); err != nil {
+		return err
+	}
+	// The status pipe closes itself at a successful exec; that EOF is how
+	// the parent knows the workload is running.
+	if _, err := unix.FcntlInt(initStatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
+	}
+	fmt.Fprintf(status, "exec %d\n", monotonicNow())
+	err = unix.Exec(c.Exe, c.OCI.Process.Args, c.OCI.Process.Env)
+	return fmt.Errorf("exec %s: %w", c.Exe, err)
+}
+
+// setupProcess applies the OCI process settings, in the order the kernel
+// needs: limits and working directory while still root, then the ids, then
+// the capabilities that survive into the workload.
+func setupProcess(p *specs.Process) error {
+	for _, rl := range p.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Setrlimit(rlimitNames[rl.Type], &lim); err != nil {
+			return fmt.Errorf("setrlimit %s: %w", rl.Type, err)
+		}
+	}
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return fmt.Errorf("oom_score_adj: %w", err)
+		}
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("chdir %s: %w", p.Cwd, err)
+	}
+	if err := setIDs(p.User, p.Capabilities != nil); err != nil {
+		return err
+	}
+	if p.Capabilities != nil {
+		if err := applyCapabilities(p.Capabilities); err != nil {
+			return err
+		}
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// setIDs switches to the configured user. Raw syscalls on purpose: Go's
+// syscall.Setuid changes every thread of the runtime, but this init only
+// cares about the locked thread that will call execve, and the runtime-wide
+// version would also reset the capabilities it is about to set.
+func setIDs(u specs.User, keepCaps bool) error {
+	if u.UID == 0 && u.GID == 0 && len(u.AdditionalGids) == 0 {
+		return nil
+	}
+	if keepCaps {
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("keepcaps: %w", err)
+		}
+	}
+	groups := make([]uint32, len(u.AdditionalGids))
+	copy(groups, u.AdditionalGids)
+	if err := setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGID, uintptr(u.GID), 0, 0); e != 0 {
+		return fmt.Errorf("setgid %d: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETUID, uintptr(u.UID), 0, 0); e != 0 {
+		return fmt.Errorf("setuid %d: %w", u.UID, e)
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func monotonicNow() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}

@@ -1,0 +1,95 @@
+package container
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// lookPath finds the program a container will execute, the way the kernel and
+// a shell would see it from inside: a name without a slash is searched in the
+// config's PATH, and symbolic links are followed relative to the rootfs, not
+// the host (an absolute link /bin/sh -> /bin/busybox means the rootfs's
+// busybox). Doing it before anything is created turns "not found" into a clear
+// error instead of a container that dies at exec.
+func lookPath(rootfs, name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		p := path.Clean(path.Join("/", name))
+		if err := isExecutable(rootfs, p); err != nil {
+			return "", fmt.Errorf("%w: %s in %s: %v", ErrBinaryNotFound, name, rootfs, err)
+		}
+		return p, nil
+	}
+	dirs := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			dirs = v
+		}
+	}
+	for _, d := range filepath.SplitList(dirs) {
+		if d == "" || !path.IsAbs(d) {
+			continue
+		}
+		p := path.Join(d, name)
+		if isExecutable(rootfs, p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s not in PATH %s of %s", ErrBinaryNotFound, name, dirs, rootfs)
+}
+
+func isExecutable(rootfs, p string) error {
+	host, err := resolveInRoot(rootfs, p)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(host)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", p)
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not executable", p)
+	}
+	return nil
+}
+
+// resolveInRoot returns the host path of the container path p, following
+// symbolic links as if rootfs were /. It never leaves rootfs: ".." at the top
+// stays at the top, as it does after pivot_root.
+func resolveInRoot(rootfs, p string) (string, error) {
+	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+	cur := "/"
+	for links := 0; len(parts) > 0; {
+		part := parts[0]
+		parts = parts[1:]
+		if part == "" || part == "." {
+			continue
+		}
+		next := path.Join(cur, part) // Join cleans "..": it cannot climb above "/"
+		fi, err := os.Lstat(filepath.Join(rootfs, next))
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if links++; links > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+		}
+		target, err := os.Readlink(filepath.Join(rootfs, next))
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		parts = append(strings.Split(target, "/"), parts...)
+	}
+	return filepath.Join(rootfs, cur), nil
+}

@@ -1,0 +1,255 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// defaultDevices are the device nodes every container's /dev gets. They are
+// bind mounts of the host's nodes rather than mknod: mknod is refused inside a
+// user namespace, and a bind mount works with and without one.
+var defaultDevices = []struct {
+	name         string
+	major, minor int64
+}{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// setupRootfs builds the container's file tree in the new mount namespace and
+// pivots into it. It runs in the container's init before the workload exists.
+//
+// Order matters, and each step is here for a reason that bit someone:
+//   - "/" is made private recursively first, or every mount below would
+//     propagate back into the host's namespace;
+//   - the new root must be a mount point for pivot_root: the overlay is one,
+//     a plain directory is bind-mounted onto itself;
+//   - /proc and /sys are mounted before pivot_root: in a user namespace the
+//     kernel only allows a new proc or sysfs while a full one is still
+//     visible in the namespace (mnt_too_revealing), and after the pivot the
+//     host's are gone;
+//   - pivot_root(".", ".") stacks the old root under the new one, and
+//     umount2(".", MNT_DETACH) then drops it, without needing a directory to
+//     park it in.
+func setupRootfs(c *initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	root := c.Rootfs
+	if c.Overlay {
+		root = filepath.Join(c.StateDir, "merged")
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
+			c.Rootfs, filepath.Join(c.StateDir, "upper"), filepath.Join(c.StateDir, "work"))
+		if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
+			return fmt.Errorf("mount overlay on %s: %w", root, err)
+		}
+	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", root, err)
+	}
+	var late []specs.Mount // mounts that must wait for the cgroup namespace
+	for _, m := range c.OCI.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
+			late = append(late, m)
+			continue
+		}
+		if err := mountInRoot(root, m, c.Overlay); err != nil {
+			return err
+		}
+		if m.Destination == "/dev" && m.Type == "tmpfs" {
+			if err := populateDev(root); err != nil {
+				return err
+			}
+		}
+	}
+	c.lateMounts = late
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("chdir %s: %w", root, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", root, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	for _, p := range c.OCI.Linux.MaskedPaths {
+		if err := maskPath(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.OCI.Linux.ReadonlyPaths {
+		if err := readonlyPath(p); err != nil {
+			return err
+		}
+	}
+	if c.OCI.Root.Readonly && !c.Overlay {
+		if err := remountReadonly("/"); err != nil {
+			return fmt.Errorf("make root read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// mountInRoot performs one OCI mount under root (still a host path: this
+// runs before pivot_root). The destination is resolved inside root so that a
+// symbolic link in the rootfs cannot point a mount at the host.
+func mountInRoot(root string, m specs.Mount, writable bool) error {
+	dest, err := resolveInRoot(root, m.Destination)
+	if errors.Is(err, os.ErrNotExist) {
+		if !writable {
+			return fmt.Errorf("mount %s: mount point missing in a read-only rootfs", m.Destination)
+		}
+		dest = filepath.Join(root, filepath.Clean("/"+m.Destination))
+		if err = os.MkdirAll(dest, 0o755); err == nil {
+			dest, err = resolveInRoot(root, m.Destination)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	flags, data := parseMountOptions(m.Options)
+	typ, src := m.Type, m.Source
+	if flags&unix.MS_BIND != 0 || typ == "bind" {
+		typ = ""
+		flags |= unix.MS_BIND
+		if !filepath.IsAbs(src) {
+			return fmt.Errorf("mount %s: bind source %q must be an absolute host path", m.Destination, src)
+		}
+	}
+	// A bind mount takes its flags only from a second, remounting call.
+	if err := unix.Mount(src, dest, typ, flags&^unix.MS_RDONLY, data); err != nil {
+		return fmt.Errorf("mount %s (%s): %w", m.Destination, m.Type, err)
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		if flags&unix.MS_BIND != 0 {
+			return remountReadonly(dest)
+		}
+		if err := unix.Mount("", dest, "", unix.MS_REMOUNT|flags, data); err != nil {
+			return fmt.Errorf("mount %s read-only: %w", m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// parseMountOptions splits fstab-style options into mount(2) flags and the
+// data string the file system itself parses.
+func parseMountOptions(opts []string) (uintptr, string) {
+	var flags uintptr
+	var data []string
+	for _, o := range opts {
+		switch o {
+		case "ro":
+			flags |= unix.MS_RDONLY
+		case "rw", "defaults", "private", "rprivate":
+		case "nosuid":
+			flags |= unix.MS_NOSUID
+		case "nodev":
+			flags |= unix.MS_NODEV
+		case "noexec":
+			flags |= unix.MS_NOEXEC
+		case "relatime":
+			flags |= unix.MS_RELATIME
+		case "strictatime":
+			flags |= unix.MS_STRICTATIME
+		case "noatime":
+			flags |= unix.MS_NOATIME
+		case "bind":
+			flags |= unix.MS_BIND
+		case "rbind":
+			flags |= unix.MS_BIND | unix.MS_REC
+		default:
+			data = append(data, o)
+		}
+	}
+	return flags, strings.Join(data, ",")
+}
+
+// remountReadonly makes an existing mount read-only. The flags the mount
+// already has are kept: inside a user namespace the kernel refuses a remount
+// that would drop a "locked" nosuid, nodev or noexec.
+func remountReadonly(path string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", path, err)
+	}
+	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	if err := unix.Mount("", path, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|keep, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", path, err)
+	}
+	return nil
+}
+
+// populateDev fills a fresh /dev tmpfs (root is still the host path).
+func populateDev(root string) error {
+	dev := filepath.Join(root, "dev")
+	for _, d := range defaultDevices {
+		p := filepath.Join(dev, d.name)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return fmt.Errorf("create /dev/%s: %w", d.name, err)
+		}
+		f.Close()
+		if err := unix.Mount("/dev/"+d.name, p, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /dev/%s: %w", d.name, err)
+		}
+	}
+	for name, target := range map[string]string{
+		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+		"stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx",
+	} {
+		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("link /dev/%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// maskPath hides a path from the container (after pivot_root): a file is
+// covered by /dev/null, a directory by an empty read-only tmpfs. A path the
+// kernel does not have is already hidden.
+func maskPath(p string) error {
+	err := unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+	if errors.Is(err, unix.ENOTDIR) {
+		err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	return nil
+}
+
+// readonlyPath bind-mounts p onto itself read-only (after pivot_root).
+func readonlyPath(p string) error {
+	err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, "")
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bind %s: %w", p, err)
+	}
+	return remountReadonly(p)
+}
+
+// mountCgroupFS mounts the cgroup file system the config asks for, after the
+// init has entered its cgroup namespace, so that the container sees its own
+// cgroup as the root. On a hybrid or v2 host that is the unified hierarchy.
+func mountCgroupFS(m specs.Mount, version string) error {
+	if version == "v1" {
+		return fmt.Errorf("mount %s: a cgroup mount on a v1-only host is not supported", m.Destination)
+	}
+	if err := os.MkdirAll(m.Destination, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
+		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	}
+	flags, _ := parseMountOptions(m.Options)
+	if err := unix.Mount("cgroup2", m.Destination, "cgroup2", flags, ""); err != nil {
+		return fmt.Errorf("mount cgroup2 on %s: %w", m.Destination, err)
+	}
+	return nil
+}

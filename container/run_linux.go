@@ -1,0 +1,381 @@
+package container
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/twinboot/twinboot/guest/report"
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// Run starts one container, waits for it to exit, removes everything it
+// created on the host, and reports what it measured. An error means the
+// container could not be started or set up; a workload that ran and failed
+// is a Result with its exit code and reason.
+func Run(ctx context.Context, s Spec) (Result, error) {
+	ph := &phases{t0: monotonicNow(), events: s.Events}
+	ph.mark(PhaseProcessStart, ph.t0)
+	res := Result{CgroupVersion: cgroupVersion()}
+
+	cfg, err := resolve(s)
+	if err != nil {
+		return res, err
+	}
+	if os.Geteuid() != 0 {
+		return res, ErrNotRoot
+	}
+	if err := CleanupStale(); err != nil {
+		s.Events.Emit(event.Log{Side: event.Container, Msg: err.Error()})
+	}
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+
+	res.ID = newID()
+	st, err := newState(res.ID)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if err := st.remove(); err != nil {
+			s.Events.Emit(event.Log{Side: event.Container, Msg: "cleanup: " + err.Error()})
+		}
+	}()
+	overlay := !cfg.OCI.Root.Readonly
+	if overlay {
+		if err := makeOverlayDirs(st, cfg.OCI.Linux); err != nil {
+			return res, err
+		}
+	}
+	cg, err := newCgroup(res.ID, cfg.OCI.Linux.Resources, st.recordCgroups)
+	if err != nil {
+		return res, err
+	}
+	res.CgroupVersion = cg.version
+	ph.mark(PhaseCgroupReady, monotonicNow())
+
+	r := &runner{s: s, cfg: cfg, cg: cg, ph: ph, st: st, overlay: overlay}
+	if err := r.start(); err != nil {
+		return res, err
+	}
+	return r.wait(ctx, res)
+}
+
+// runner is one started container, between Start and Wait.
+type runner struct {
+	s       Spec
+	cfg     *config
+	cg      *cgroup
+	ph      *phases
+	st      *state
+	overlay bool
+
+	cmd            *exec.Cmd
+	stdout, stderr *lineWriter
+	cfgW, statR    *os.File
+
+	mu     sync.Mutex
+	report *report.Report
+	mem    Memory
+}
+
+func (r *runner) start() error {
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return fmt.Errorf("open own executable for re-exec: %w", err)
+	}
+	defer exe.Close()
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("config pipe: %w", err)
+	}
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		return fmt.Errorf("status pipe: %w", err)
+	}
+	r.cfgW, r.statR = cfgW, statR
+	r.stdout = &lineWriter{out: r.s.Stdout, events: r.s.Events, onLine: r.onLine}
+	r.stderr = &lineWriter{out: r.s.Stderr, events: r.s.Events}
+
+	attr, err := r.sysProcAttr()
+	if err != nil {
+		return err
+	}
+	if fd, ok := r.cg.openDir(); ok {
+		defer unix.Close(fd)
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	// The init is this binary, reached through an open descriptor rather
+	// than its path: inside a user namespace the container's root may not
+	// be allowed to walk the directories that lead to it (a test binary
+	// sits in a private temporary directory).
+	r.cmd = &exec.Cmd{
+		Path:        "/proc/self/fd/" + strconv.Itoa(initExeFD),
+		Args:        []string{"twinboot-init"},
+		Env:         []string{reexecEnv + "=" + ReexecName},
+		Stdin:       r.s.Stdin,
+		Stdout:      r.stdout,
+		Stderr:      r.stderr,
+		ExtraFiles:  []*os.File{cfgR, statW, exe},
+		SysProcAttr: attr,
+		WaitDelay:   2 * time.Second,
+	}
+	err = r.cmd.Start()
+	cfgR.Close()
+	statW.Close()
+	if err != nil {
+		cfgW.Close()
+		statR.Close()
+		return fmt.Errorf("start container init: %w", err)
+	}
+	r.ph.mark(PhaseClone, monotonicNow())
+	return nil
+}
+
+// sysProcAttr turns the config's namespaces into clone flags. The cgroup
+// namespace is the exception: the init enters it itself, after it has been
+// moved into its cgroup, so that the namespace is rooted there.
+func (r *runner) sysProcAttr() (*syscall.SysProcAttr, error) {
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	l := r.cfg.OCI.Linux
+	for _, ns := range l.Namespaces {
+		switch ns.Type {
+		case specs.PIDNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWPID
+		case specs.NetworkNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWNET
+		case specs.MountNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWNS
+		case specs.IPCNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWIPC
+		case specs.UTSNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWUTS
+		case specs.UserNamespace:
+			attr.Cloneflags |= unix.CLONE_NEWUSER
+			attr.UidMappings = idMaps(l.UIDMappings)
+			attr.GidMappings = idMaps(l.GIDMappings)
+			attr.GidMappingsEnableSetgroups = true
+		}
+	}
+	return attr, nil
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+// wait drives a started container to its end: send the config, put the init
+// in its cgroup, follow the init's progress, enforce the timeout, collect.
+func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = r.cmd.Wait()
+		close(exited)
+	}()
+	var timedOut atomic.Bool
+	go func() {
+		select {
+		case <-ctx.Done():
+			timedOut.Store(errors.Is(ctx.Err(), context.DeadlineExceeded))
+			r.cmd.Process.Kill()
+		case <-exited:
+		}
+	}()
+	if r.s.ForwardSignals {
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		go func() {
+			for {
+				select {
+				case sig := <-sigs:
+					r.cmd.Process.Signal(sig)
+				case <-exited:
+					return
+				}
+			}
+		}()
+	}
+
+	initErr := r.handshake()
+	r.cfgW.Close()
+	if initErr != nil {
+		// The init cannot go on; do not wait for it to notice.
+		r.cmd.Process.Kill()
+	}
+	<-exited
+	r.statR.Close()
+	r.stdout.flush()
+	r.stderr.flush()
+
+	res.Phases = r.ph.get()
+	r.mu.Lock()
+	res.Report, res.Memory = r.report, r.mem
+	r.mu.Unlock()
+	if peak, err := r.cg.peak(); err == nil {
+		res.Memory.CgroupPeakBytes = peak
+	}
+	if initErr != nil {
+		return res, initErr
+	}
+	ps := r.cmd.ProcessState
+	if ps == nil {
+		return res, fmt.Errorf("wait for container: %w", waitErr)
+	}
+	ws := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case timedOut.Load():
+		res.Reason, res.ExitCode = ReasonTimeout, -1
+		if ws.Signaled() {
+			res.Signal = unix.SignalName(ws.Signal())
+		}
+	case ws.Signaled():
+		res.Reason, res.Signal, res.ExitCode = ReasonSignaled, unix.SignalName(ws.Signal()), 128+int(ws.Signal())
+		if n, err := r.cg.oomKills(); err == nil && n > 0 && ws.Signal() == syscall.SIGKILL {
+			res.Reason = ReasonOOMKilled
+		}
+	default:
+		res.Reason, res.ExitCode = ReasonExited, ws.ExitStatus()
+		// A workload whose child was OOM-killed may still exit on its own;
+		// the reason stays "exited", but the kill is not hidden.
+		if n, err := r.cg.oomKills(); err == nil && n > 0 {
+			r.s.Events.Emit(event.Log{Side: event.Container, Msg: fmt.Sprintf("%d process(es) killed by the OOM killer", n)})
+		}
+	}
+	return res, nil
+}
+
+// handshake sends the init its config, moves it into the cgroup, lets it go
+// on, and follows its status pipe until it executes the workload (EOF) or
+// reports an error.
+func (r *runner) handshake() error {
+	ic := initConfig{
+		OCI: r.cfg.OCI, Rootfs: r.cfg.Rootfs, Exe: r.cfg.Exe, StateDir: r.st.dir,
+		Overlay: r.overlay, CgroupNS: hasNamespace(r.cfg.OCI.Linux, specs.CgroupNamespace),
+		Cgroup: r.cg.version,
+	}
+	b, err := json.Marshal(ic)
+	if err != nil {
+		return fmt.Errorf("encode init config: %w", err)
+	}
+	if _, err := r.cfgW.Write(append(b, '\n')); err != nil {
+		return r.initFailed(fmt.Errorf("send init config: %w", err))
+	}
+	// While the init builds its root file system, join it to the cgroup:
+	// on v1 this is the slow step, and the two overlap.
+	if !r.cmd.SysProcAttr.UseCgroupFD {
+		if err := r.cg.add(r.cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
+	if _, err := r.cfgW.Write([]byte("go\n")); err != nil {
+		return r.initFailed(fmt.Errorf("release init: %w", err))
+	}
+	sc := bufio.NewScanner(r.statR)
+	for sc.Scan() {
+		kind, arg, _ := strings.Cut(sc.Text(), " ")
+		switch kind {
+		case "pivot", "exec":
+			ns, err := strconv.ParseInt(arg, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%w: bad status line %q", ErrInit, sc.Text())
+			}
+			name := PhasePivotRoot
+			if kind == "exec" {
+				name = PhaseExec
+			}
+			r.ph.mark(name, ns)
+		case "error":
+			return fmt.Errorf("%w: %s", ErrInit, arg)
+		}
+	}
+	return nil
+}
+
+// initFailed prefers the init's own explanation, when it left one, to the
+// broken-pipe error its death caused here.
+func (r *runner) initFailed(err error) error {
+	r.statR.SetReadDeadline(time.Now().Add(time.Second))
+	sc := bufio.NewScanner(r.statR)
+	for sc.Scan() {
+		if msg, ok := strings.CutPrefix(sc.Text(), "error "); ok {
+			return fmt.Errorf("%w: %s", ErrInit, msg)
+		}
+	}
+	return err
+}
+
+// onLine watches the workload's stdout for the READY report.
+func (r *runner) onLine(line string) {
+	if !strings.Contains(line, report.Prefix) {
+		return
+	}
+	now := monotonicNow()
+	rep, err := report.Parse(line)
+	if err != nil {
+		r.s.Events.Emit(event.Log{Side: event.Container, Msg: err.Error()})
+		return
+	}
+	r.ph.mark(PhaseReady, now)
+	rss, pss, ok := sampleProcesses(r.cg.pids())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.report == nil {
+		r.report = &rep
+		r.mem = Memory{RSSBytes: rss, PSSBytes: pss, Sampled: ok}
+	}
+}
+
+// makeOverlayDirs creates the writable layer. In a user namespace its owner
+// is the container's root, who must be able to write it.
+func makeOverlayDirs(st *state, l *specs.Linux) error {
+	var dirs []string
+	for _, d := range []string{"upper", "work", "merged"} {
+		p := st.dir + "/" + d
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("create overlay dir: %w", err)
+		}
+		dirs = append(dirs, p)
+	}
+	if hasNamespace(l, specs.UserNamespace) {
+		uid, gid := hostID(l.UIDMappings), hostID(l.GIDMappings)
+		if uid < 0 || gid < 0 {
+			return fmt.Errorf("%w: the user namespace maps no container root (id 0)", ErrBadConfig)
+		}
+		return chownTree(uid, gid, dirs...)
+	}
+	return nil
+}
+
+func hostID(m []specs.LinuxIDMapping) int {
+	for _, e := range m {
+		if e.ContainerID == 0 && e.Size > 0 {
+			return int(e.HostID)
+		}
+	}
+	return -1
+}

@@ -1,0 +1,96 @@
+package container
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/twinboot/twinboot/guest/report"
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// Spec describes one container run. Either Bundle names an OCI bundle, or
+// Rootfs and Args describe the container directly; the limits and options in
+// Spec then override or complete what the bundle says.
+type Spec struct {
+	Bundle   string   // OCI bundle directory (config.json and its root)
+	Rootfs   string   // root directory, the read-only lower layer; never modified
+	Args     []string // program and arguments, resolved inside the rootfs
+	Env      []string
+	Cwd      string
+	Hostname string
+
+	MemoryLimit int64   // bytes, 0 = none
+	PidsLimit   int64   // 0 = none
+	CPUs        float64 // CPU quota in cores (0.5 = 50 ms per 100 ms), 0 = none
+	UserNS      bool    // add a user namespace, container root = an unprivileged host uid
+
+	Stdin          io.Reader  // optional: the container's standard input
+	Stdout, Stderr io.Writer  // optional: streamed output
+	Events         event.Sink // phases as they complete, console lines
+	Timeout        time.Duration
+
+	// ForwardSignals relays SIGINT and SIGTERM received by this process to
+	// the container's init while it runs. Only a command-line front end
+	// should set it: it changes the whole process's signal handling.
+	ForwardSignals bool
+}
+
+// Phase names, in order (DESIGN.md, "Boot phases").
+const (
+	PhaseProcessStart = "process start"
+	PhaseCgroupReady  = "cgroup ready"
+	PhaseClone        = "clone"
+	PhasePivotRoot    = "pivot_root done"
+	PhaseExec         = "exec probe"
+	PhaseReady        = "READY seen"
+)
+
+// Exit reasons.
+const (
+	ReasonExited    = "exited"
+	ReasonSignaled  = "signaled"
+	ReasonOOMKilled = "oom-killed"
+	ReasonTimeout   = "timeout"
+)
+
+// Result is what a finished run measured.
+type Result struct {
+	ID       string `json:"id"`
+	ExitCode int    `json:"exit_code"`
+	Reason   string `json:"reason"`
+	Signal   string `json:"signal,omitempty"`
+	// Phases are host monotonic times from the start of Run ("process start"
+	// is the moment Run was entered, so it is always 0).
+	Phases        []event.Phase  `json:"phases"`
+	Memory        Memory         `json:"memory"`
+	Report        *report.Report `json:"report,omitempty"`
+	CgroupVersion string         `json:"cgroup_version"` // "v1", "v2" or "hybrid"
+}
+
+// Memory is the container's memory footprint.
+type Memory struct {
+	// CgroupPeakBytes is the cgroup's high-water mark: v1
+	// memory.max_usage_in_bytes, v2 memory.peak. It is the figure to compare:
+	// the rusage of a Go-spawned child is polluted by its parent (DESIGN.md).
+	CgroupPeakBytes uint64 `json:"cgroup_peak_bytes"`
+	// RSSBytes and PSSBytes are summed over the container's processes, read
+	// from /proc/<pid>/smaps_rollup when the READY line is seen. A workload
+	// that exits right after READY may be gone by then; Sampled says whether
+	// the figures were read.
+	RSSBytes uint64 `json:"rss_bytes"`
+	PSSBytes uint64 `json:"pss_bytes"`
+	Sampled  bool   `json:"sampled"`
+}
+
+// Errors a caller can test for with errors.Is.
+var (
+	ErrNotRoot        = errors.New("the container runtime needs root (run as root or with sudo)")
+	ErrNoBundle       = errors.New("bundle not found")
+	ErrBadConfig      = errors.New("invalid config.json")
+	ErrUnsupported    = errors.New("unsupported config fields")
+	ErrNoRootfs       = errors.New("rootfs not found")
+	ErrNoArgs         = errors.New("no command to run (process.args is empty)")
+	ErrBinaryNotFound = errors.New("executable not found in the rootfs")
+	ErrInit           = errors.New("container init failed")
+)

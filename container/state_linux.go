@@ -1,0 +1,173 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// StateRoot holds one directory per running container: its record and its
+// overlay's upper and work directories. It lives on the host so that a run
+// whose parent was SIGKILLed can still be found and cleaned by the next one.
+var StateRoot = "/run/twinboot/ct"
+
+// state is what a run has put on the host. The init's mounts are not in it:
+// they live only in the container's mount namespace and vanish with its last
+// process. Processes cannot outlive the run either: the init dies with its
+// parent (Pdeathsig) and takes its PID namespace with it. What can be left
+// behind is files and cgroup directories, and that is what state records.
+type state struct {
+	ID         string   `json:"id"`
+	OwnerPID   int      `json:"owner_pid"`
+	OwnerStart uint64   `json:"owner_start"` // start time of the owner, to tell a recycled PID
+	Cgroups    []string `json:"cgroups,omitempty"`
+
+	dir string
+}
+
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// newState creates the run's directory and its record.
+func newState(id string) (*state, error) {
+	if err := os.MkdirAll(StateRoot, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	start, err := processStart(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: start, dir: filepath.Join(StateRoot, id)}
+	if err := os.Mkdir(st.dir, 0o711); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	if err := st.save(); err != nil {
+		os.RemoveAll(st.dir)
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *state) save() error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp := filepath.Join(st.dir, "state.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(st.dir, "state.json")); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// recordCgroups saves the cgroup directories before they are created, so
+// that a kill at any later moment leaves a record that names them.
+func (st *state) recordCgroups(dirs []string) error {
+	st.Cgroups = dirs
+	return st.save()
+}
+
+// remove deletes what the run left: cgroups first (they may still hold
+// processes), then the directory.
+func (st *state) remove() error {
+	err := removeCgroupDirs(st.Cgroups)
+	if rmErr := os.RemoveAll(st.dir); rmErr != nil {
+		err = errors.Join(err, fmt.Errorf("remove state dir: %w", rmErr))
+	}
+	return err
+}
+
+// CleanupStale removes what earlier runs left when their parent process was
+// killed before it could clean up. Runs whose owner is alive are left alone,
+// so it is safe while other containers run. Run calls it before each start.
+func CleanupStale() error {
+	entries, err := os.ReadDir(StateRoot)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", StateRoot, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(StateRoot, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+		var st state
+		if err == nil {
+			err = json.Unmarshal(b, &st)
+		}
+		if err != nil || ownerAlive(st.OwnerPID, st.OwnerStart) {
+			// No readable record: a run between mkdir and its first
+			// save, or not ours. Leave it.
+			continue
+		}
+		// Claim the entry by renaming it, so that two cleaners never work
+		// on the same one.
+		claimed := filepath.Join(StateRoot, ".stale-"+e.Name()+"-"+strconv.Itoa(os.Getpid()))
+		if os.Rename(dir, claimed) != nil {
+			continue
+		}
+		st.dir = claimed
+		if err := st.remove(); err != nil {
+			errs = append(errs, fmt.Errorf("clean stale container %s: %w", st.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func ownerAlive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	s, err := processStart(pid)
+	return err == nil && s == start
+}
+
+// processStart returns field 22 of /proc/<pid>/stat, the start time in clock
+// ticks since boot: with the PID it names one process for the life of the
+// machine.
+func processStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	// The command name (field 2) may hold spaces; fields restart after ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// chownTree gives the overlay directories to the user namespace's root, who
+// must be able to write them.
+func chownTree(uid, gid int, dirs ...string) error {
+	for _, d := range dirs {
+		if err := unix.Chown(d, uid, gid); err != nil {
+			return fmt.Errorf("chown %s: %w", d, err)
+		}
+	}
+	return nil
+}
