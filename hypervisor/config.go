@@ -1,0 +1,113 @@
+package hypervisor
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// DefaultCmdline is the kernel command line used when Config.Cmdline is
+// empty. Each word earns its place:
+//
+//   - console=ttyS0: the kernel's console is our UART, the only output device.
+//   - quiet: serial output costs one VM exit per byte (and far more in
+//     nested mode), so only warnings and worse are printed.
+//   - reboot=t: reboot by triple fault, which KVM reports as
+//     KVM_EXIT_SHUTDOWN; we emulate no keyboard controller or ACPI to reset
+//     through.
+//   - panic=-1: on panic, reboot at once instead of hanging, so a broken
+//     guest ends the run (the panic text on the console names the reason).
+//   - i8042.noaux, i8042.nokbd: do not probe a PS/2 controller we lack.
+//   - twinboot.mode=poweroff: the probe prints READY and then writes its
+//     status to the exit port.
+const DefaultCmdline = "console=ttyS0 quiet reboot=t panic=-1 i8042.noaux i8042.nokbd twinboot.mode=poweroff"
+
+const (
+	// MinMem is the smallest guest RAM New accepts for a Linux guest: the
+	// kernel decompresses itself at 16 MiB and a Go probe needs room above
+	// that.
+	MinMem uint64 = 32 << 20
+	// MaxMem keeps guest RAM below the 32-bit device area (I/O APIC at
+	// 0xfec00000, local APIC at 0xfee00000) so that one memory slot is enough.
+	MaxMem uint64 = 3 << 30
+	// MaxCPUs is the most vCPUs the MP table and the APIC ID scheme support
+	// here (the I/O APIC takes the next ID).
+	MaxCPUs = 64
+	// DefaultMem and DefaultTimeout are the CLI's defaults.
+	DefaultMem     uint64 = 128 << 20
+	DefaultTimeout        = 30 * time.Second
+)
+
+// Config describes one VM. Kernel is a bzImage or an ELF vmlinux with a PVH
+// note; which one is decided by its contents, not its name.
+type Config struct {
+	Kernel   string
+	Initrd   string // optional
+	Cmdline  string // DefaultCmdline when empty
+	MemBytes uint64 // honoured exactly; must be at least MinMem
+	CPUs     int    // 0 means 1
+	// Console receives the guest's serial output, a line (or a short burst)
+	// at a time, never a write per byte.
+	Console io.Writer
+	// Input, if set, feeds the UART's receiver: what a user types into the
+	// lab's shell. It is read by a goroutine until it returns an error.
+	Input io.Reader
+	// Events receives event.Phase values as the boot progresses and
+	// event.Console values as console output is flushed.
+	Events  event.Sink
+	Timeout time.Duration // 0 means no limit beyond the Run context
+
+	// Start is the instant phases are measured from ("process start"); the
+	// CLI passes the time its process started. Zero means the call to New.
+	Start time.Time
+	// Emulated marks every phase as measured on an emulated machine (nested
+	// mode), so that nobody compares it with native figures.
+	Emulated bool
+	// Device is the KVM device node; empty means /dev/kvm. Tests point it
+	// elsewhere to prove the errors for a missing or unopenable device.
+	Device string
+}
+
+// DefaultDevice is the usual KVM device node.
+const DefaultDevice = "/dev/kvm"
+
+func (c Config) withDefaults() Config {
+	if c.Cmdline == "" {
+		c.Cmdline = DefaultCmdline
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 1
+	}
+	if c.Device == "" {
+		c.Device = DefaultDevice
+	}
+	if c.Start.IsZero() {
+		c.Start = time.Now()
+	}
+	return c
+}
+
+// validate checks what can be checked without touching any file or device.
+func (c Config) validate() error {
+	if c.Kernel == "" {
+		return fmt.Errorf("%w: no kernel path given", ErrNoKernel)
+	}
+	if c.MemBytes < MinMem {
+		return fmt.Errorf("%w: %d MiB requested, the minimum is %d MiB", ErrMemTooSmall, c.MemBytes>>20, MinMem>>20)
+	}
+	if c.MemBytes > MaxMem {
+		return fmt.Errorf("%w: %d MiB requested, the maximum is %d MiB", ErrMemTooLarge, c.MemBytes>>20, MaxMem>>20)
+	}
+	if c.MemBytes%pageSize != 0 {
+		return fmt.Errorf("guest memory of %d bytes is not a multiple of the %d-byte page", c.MemBytes, pageSize)
+	}
+	if c.CPUs < 1 || c.CPUs > MaxCPUs {
+		return fmt.Errorf("%w: %d (want 1..%d)", ErrBadCPUs, c.CPUs, MaxCPUs)
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("negative timeout %v", c.Timeout)
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+// Package hypervisor is twinboot's virtual machine monitor: a small program
+// that turns /dev/kvm into a computer and boots a Linux kernel on it.
+//
+// # The big picture
+//
+// KVM is a kernel module that runs guest code directly on the CPU and stops
+// ("exits") back to us only when the guest does something the hardware cannot
+// finish alone, such as touching an I/O port we emulate. Everything else a
+// computer is made of we must provide ourselves, through a handful of ioctls.
+// Reading the files in this order tells the whole story:
+//
+//  1. system_linux.go  open /dev/kvm, check the API, create an empty VM.
+//  2. memory_linux.go  guest RAM: one anonymous mapping handed to KVM as
+//     guest-physical memory. Nothing is written to it that the boot does not
+//     need, so the host only spends RAM on what the guest touches.
+//  3. layout.go        where things live in guest-physical memory.
+//  4. cpuid_amd64.go   what CPU the guest believes it has; here the guest
+//     learns it is virtualised and gets kvm-clock.
+//  5. gdt_amd64.go, pagetables_amd64.go, cpu_amd64.go  the vCPU's registers:
+//     segments, page tables and control registers for the mode the kernel
+//     expects to be entered in (64-bit long mode, or 32-bit protected mode).
+//  6. bzimage.go, bootparams.go  the Linux x86 boot protocol for a bzImage:
+//     the setup header, the "zero page", the e820 memory map, the command
+//     line and the initrd.
+//  7. pvh.go, pvh_start.go  the other door into Linux: an ELF vmlinux with a
+//     PVH entry note, which skips the decompressor.
+//  8. mptable.go       how the guest finds its CPUs and how ISA interrupts
+//     (timer, UART) reach them.
+//  9. serial.go, exitport.go, ioports.go  the only devices: a 16550 UART on
+//     COM1 and an "I am done" port. Every other port is counted and ignored.
+//  10. run_linux.go, exits.go  the run loop: KVM_RUN, look at why the guest
+//     stopped, emulate, repeat, until the guest powers off, reboots, crashes
+//     or runs out of time.
+//  11. console.go, smaps_linux.go, vm_linux.go  what the run measures: boot
+//     phases on the host's monotonic clock, exits by reason, and how much
+//     host memory the guest really used.
+//
+// The public API is New, (*VM).Run and (*VM).Close; Result is what a run
+// measured. Unsafe code lives only in *_unsafe.go files and x86-specific code
+// in *_amd64.go files.
+package hypervisor

@@ -1,0 +1,80 @@
+package hypervisor
+
+import (
+	"fmt"
+
+	"github.com/bobuhiro11/gokvm/kvm"
+	"golang.org/x/sys/unix"
+)
+
+const pageSize = 4096
+
+// guestMemory is the guest's RAM: one anonymous host mapping that KVM maps at
+// guest-physical address 0. The guest's "physical" address p is simply
+// byte p of this slice.
+//
+// The mapping is MAP_NORESERVE and never pre-touched: the host kernel hands
+// out a page only when someone first writes it (us, loading the kernel, or
+// the guest). That is what makes "guest RAM touched" (smaps Rss of this
+// range) a meaningful figure, and why a 1 GiB guest can cost a few MiB.
+type guestMemory struct {
+	mem []byte
+}
+
+func newGuestMemory(size uint64) (*guestMemory, error) {
+	b, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("map %d MiB of guest RAM: %w", size>>20, err)
+	}
+	return &guestMemory{mem: b}, nil
+}
+
+// register tells KVM that guest-physical [0, size) is backed by our mapping.
+// Slot 0 is the only memory slot: there are no holes to punch because the
+// devices we emulate are I/O ports, not memory-mapped.
+func (g *guestMemory) register(vm uintptr) error {
+	r := kvm.UserspaceMemoryRegion{
+		Slot:          0,
+		GuestPhysAddr: 0,
+		MemorySize:    uint64(len(g.mem)),
+		UserspaceAddr: g.hostAddr(),
+	}
+	if err := kvm.SetUserMemoryRegion(vm, &r); err != nil {
+		return fmt.Errorf("KVM_SET_USER_MEMORY_REGION (%d MiB): %w", len(g.mem)>>20, err)
+	}
+	return nil
+}
+
+func (g *guestMemory) size() uint64 { return uint64(len(g.mem)) }
+
+// at returns guest-physical [addr, addr+n) as a slice, or an error if the
+// range is not RAM. Loaders write through it.
+func (g *guestMemory) at(addr, n uint64) ([]byte, error) {
+	if addr > g.size() || n > g.size()-addr {
+		return nil, fmt.Errorf("%w: guest range %#x+%#x is beyond RAM (%d MiB)", ErrMemTooSmall, addr, n, g.size()>>20)
+	}
+	return g.mem[addr : addr+n : addr+n], nil
+}
+
+// write copies b to guest-physical addr.
+func (g *guestMemory) write(addr uint64, b []byte) error {
+	dst, err := g.at(addr, uint64(len(b)))
+	if err != nil {
+		return err
+	}
+	copy(dst, b)
+	return nil
+}
+
+func (g *guestMemory) unmap() error {
+	if g.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(g.mem)
+	g.mem = nil
+	if err != nil {
+		return fmt.Errorf("unmap guest RAM: %w", err)
+	}
+	return nil
+}
