@@ -87,7 +87,7 @@ func mpTable(addr uint64, cpus int) ([]byte, error) {
 	cfg := make([]byte, mpHeaderSize)
 	copy(cfg, "PCMP")
 	cfg[6] = mpSpecRev
-	copy(cfg[8:], "TWINBOOT")     // OEM ID, 8 bytes
+	copy(cfg[8:], "TWINBOOT")      // OEM ID, 8 bytes
 	copy(cfg[16:], "LAB VM      ") // product ID, 12 bytes
 	le.PutUint16(cfg[34:], uint16(len(entries)))
 	le.PutUint32(cfg[36:], lapicAddr)

@@ -15,11 +15,11 @@ import (
 var realModePayload = []byte{
 	0xba, 0xf8, 0x03, // mov dx, 0x3f8      ; COM1 data register
 	0xb0, 'H', //        mov al, 'H'
-	0xee,       //       out dx, al         ; exit 1: UART
+	0xee,      //       out dx, al         ; exit 1: UART
 	0xb0, 'i', //        mov al, 'i'
 	0xee,       //       out dx, al         ; exit 2
 	0xb0, '\n', //       mov al, '\n'
-	0xee,       //       out dx, al         ; exit 3
+	0xee,     //       out dx, al         ; exit 3
 	0xb0, 42, //         mov al, 42
 	0xe6, 0xf4, //       out 0xf4, al       ; exit 4: exit port, status 42
 	0xf4, //             hlt                ; never reached
@@ -32,17 +32,17 @@ var realModePayload = []byte{
 var longModePayload = []byte{
 	0x66, 0xba, 0xf8, 0x03, // mov dx, 0x3f8
 	0x8a, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, // mov al, [0x200000]   ; host put 'L' there
-	0xee,                                     // out dx, al           ; "L"
+	0xee,                                          // out dx, al           ; "L"
 	0xc6, 0x04, 0x25, 0x00, 0xf0, 0x3f, 0x00, 'M', // mov byte [0x3ff000], 'M'
 	0x8a, 0x04, 0x25, 0x00, 0xf0, 0x3f, 0x00, // mov al, [0x3ff000]
 	0xee,       // out dx, al                   ; "M"
 	0x89, 0xf0, // mov eax, esi                 ; RSI was set by the VMM to 'R'
-	0xee,       // out dx, al                   ; "R"
+	0xee,                                 // out dx, al                   ; "R"
 	0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, '6', // movabs rax, '6'<<56
 	0x48, 0xc1, 0xe8, 0x38, // shr rax, 56
 	0xee,       // out dx, al                   ; "6"
 	0xb0, '\n', // mov al, '\n'
-	0xee,       // out dx, al
+	0xee,    // out dx, al
 	0xb0, 7, // mov al, 7
 	0xe6, 0xf4, // out 0xf4, al                 ; status 7
 	0xf4, // hlt
