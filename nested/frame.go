@@ -1,0 +1,100 @@
+package nested
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// The wire format on ttyS1, both directions: one frame per line,
+//
+//	TB1:<tag>:<payload>\n
+//
+// where payload is JSON (or base64 for raw output) and therefore never holds
+// a newline. ttyS1 is ours alone (the kernel's console is ttyS0), so the
+// prefix is a second fence: a stray line that does not start with it is
+// dropped, never mistaken for an event.
+const framePrefix = "TB1:"
+
+// Frame tags. L1 to host: hello, stage, ready, ev, out, err, exit.
+// Host to L1: job, quit.
+const (
+	tagHello  = "hello" // init is running (helloMsg)
+	tagStage  = "stage" // init progress, e.g. one module loaded (stageMsg)
+	tagReady  = "ready" // init waits for a job (stageMsg)
+	tagEvent  = "ev"    // one event.Write line of the job, verbatim
+	tagStdout = "out"   // a chunk of the job's stdout, base64
+	tagStderr = "err"   // a chunk of the job's stderr, base64
+	tagExit   = "exit"  // the job ended (exitMsg)
+	tagJob    = "job"   // run this (jobMsg)
+	tagQuit   = "quit"  // power L1 off
+)
+
+// stageMsg says how far init got; UptimeS is L1's own clock (emulated).
+type stageMsg struct {
+	Name    string  `json:"name"`
+	UptimeS float64 `json:"uptime_s"`
+	Err     string  `json:"error,omitempty"`
+}
+
+// jobMsg asks init to run one program and stream its output back.
+type jobMsg struct {
+	ID   int      `json:"id"`
+	Path string   `json:"path"`
+	Args []string `json:"args"`
+	Env  []string `json:"env,omitempty"`
+}
+
+// exitMsg ends a job: Code is its exit status, or -1 with Err when it could
+// not be started or was killed by a signal.
+type exitMsg struct {
+	ID      int     `json:"id"`
+	Code    int     `json:"code"`
+	Err     string  `json:"error,omitempty"`
+	UptimeS float64 `json:"uptime_s"`
+}
+
+// frameWriter serialises frames from several goroutines onto one port; each
+// frame is a single Write so that frames never interleave.
+type frameWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (fw *frameWriter) raw(tag string, payload []byte) error {
+	buf := make([]byte, 0, len(framePrefix)+len(tag)+len(payload)+2)
+	buf = append(buf, framePrefix...)
+	buf = append(buf, tag...)
+	buf = append(buf, ':')
+	buf = append(buf, payload...)
+	buf = append(buf, '\n')
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	_, err := fw.w.Write(buf)
+	return err
+}
+
+func (fw *frameWriter) json(tag string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s frame: %w", tag, err)
+	}
+	return fw.raw(tag, b)
+}
+
+// parseFrame splits one line (without its newline) into tag and payload.
+// ok is false for anything that is not a frame.
+func parseFrame(line []byte) (tag string, payload []byte, ok bool) {
+	line = bytes.TrimRight(line, "\r")
+	rest, found := bytes.CutPrefix(line, []byte(framePrefix))
+	if !found {
+		return "", nil, false
+	}
+	t, p, found := bytes.Cut(rest, []byte{':'})
+	if !found || len(t) == 0 {
+		return "", nil, false
+	}
+	return string(t), p, true
+}

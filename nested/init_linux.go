@@ -1,0 +1,286 @@
+package nested
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// InitMain is L1's PID 1. It prepares the machine, then runs the jobs the
+// host sends on ttyS1 one after another until the host says quit (or goes
+// away), and powers L1 off. It never returns normally: PID 1 exiting would
+// panic the kernel.
+func InitMain() int {
+	os.Unsetenv("TWINBOOT_REEXEC")
+	if err := initMounts(); err != nil {
+		initLog("%v", err)
+	}
+	port, err := openSerial(l1Serial)
+	if err != nil {
+		initLog("%v: no way to talk to the host; powering off", err)
+		powerOff()
+	}
+	fw := &frameWriter{w: port}
+	fw.json(tagHello, stageMsg{Name: "init", UptimeS: uptime()})
+
+	ready := stageMsg{Name: "ready"}
+	if err := loadModules(fw); err != nil {
+		ready.Err = err.Error()
+	} else if _, err := os.Stat("/dev/kvm"); err != nil {
+		ready.Err = fmt.Sprintf("modules loaded but /dev/kvm is missing: %v", err)
+	}
+	ready.UptimeS = uptime()
+	fw.json(tagReady, ready)
+
+	r := bufio.NewReaderSize(port, 1<<16)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			initLog("reading %s: %v", l1Serial, err)
+			break
+		}
+		tag, payload, ok := parseFrame(line[:len(line)-1])
+		if !ok {
+			continue
+		}
+		if tag == tagQuit {
+			break
+		}
+		if tag != tagJob {
+			continue
+		}
+		var job jobMsg
+		if err := json.Unmarshal(payload, &job); err != nil {
+			fw.json(tagExit, exitMsg{Code: -1, Err: fmt.Sprintf("bad job: %v", err), UptimeS: uptime()})
+			continue
+		}
+		fw.json(tagExit, runJob(fw, job))
+	}
+	powerOff()
+	return 0
+}
+
+func initLog(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "twinboot-l1: "+format+"\n", args...)
+}
+
+func powerOff() {
+	unix.Sync()
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		initLog("power off: %v", err)
+	}
+	// Not reached when the power-off works; if it does not, QEMU's
+	// -no-reboot turns a reboot into an exit.
+	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	select {}
+}
+
+func initMounts() error {
+	var errs []error
+	for _, m := range []struct{ src, dst, fstype, data string }{
+		{"proc", "/proc", "proc", ""},
+		{"sysfs", "/sys", "sysfs", ""},
+		{"devtmpfs", "/dev", "devtmpfs", ""},
+		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
+		{"tmpfs", "/run", "tmpfs", "mode=755"},
+		// Pure cgroup v2, the layout most users have; the host here is a
+		// v1/v2 hybrid, so L1 is where the v2 path gets exercised.
+		{"cgroup2", "/sys/fs/cgroup", "cgroup2", ""},
+	} {
+		if err := os.MkdirAll(m.dst, 0o755); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
+			errs = append(errs, fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openSerial opens the transport port and makes it raw: no echo (the job
+// frames the host sends must not come back), no CR/LF rewriting, no flow
+// control characters, every byte delivered as it arrives.
+func openSerial(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	fd := int(f.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: get termios: %w", path, err)
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CBAUD
+	t.Cflag |= unix.CS8 | unix.CLOCAL | unix.CREAD | unix.B115200
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: set termios: %w", path, err)
+	}
+	return f, nil
+}
+
+func loadModules(fw *frameWriter) error {
+	mods, err := filepath.Glob(filepath.Join(l1ModuleDir, "*.ko"))
+	if err != nil || len(mods) == 0 {
+		return fmt.Errorf("no modules in %s", l1ModuleDir)
+	}
+	sort.Strings(mods)
+	for _, m := range mods {
+		name := strings.SplitN(filepath.Base(m), "-", 2)[1]
+		fw.json(tagStage, stageMsg{Name: "loading " + name, UptimeS: uptime()})
+		if err := loadModule(m); err != nil {
+			fw.json(tagStage, stageMsg{Name: "loading " + name, UptimeS: uptime(), Err: err.Error()})
+			return err
+		}
+	}
+	fw.json(tagStage, stageMsg{Name: "modules loaded", UptimeS: uptime()})
+	return nil
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("load module: %w", err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("load module %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func uptime() float64 {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// jobEnv is what every job sees: it knows it is inside L1, where the guest
+// artefacts are, and where to write its events.
+func jobEnv(extra []string) []string {
+	env := []string{
+		"PATH=/bin:/sbin",
+		"HOME=/root",
+		"TERM=dumb",
+		EnvNested + "=1",
+		"TWINBOOT_BUILD=" + l1Build,
+		EnvEvents + "=3",
+	}
+	return append(env, extra...)
+}
+
+// runJob runs one program and streams its stdout, stderr and events back.
+func runJob(fw *frameWriter, job jobMsg) exitMsg {
+	res := exitMsg{ID: job.ID, Code: -1}
+	path := job.Path
+	if path == "" {
+		path = l1Twinboot
+	}
+	outR, outW, err1 := os.Pipe()
+	errR, errW, err2 := os.Pipe()
+	evR, evW, err3 := os.Pipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		res.Err = fmt.Sprintf("pipes: %v", err)
+		res.UptimeS = uptime()
+		return res
+	}
+	cmd := exec.Command(path, job.Args...)
+	cmd.Env = jobEnv(job.Env)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.ExtraFiles = []*os.File{evW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err := cmd.Start()
+	outW.Close()
+	errW.Close()
+	evW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		evR.Close()
+		res.Err = fmt.Sprintf("start %s: %v", path, err)
+		res.UptimeS = uptime()
+		return res
+	}
+	done := make(chan struct{}, 3)
+	go func() { copyChunks(fw, tagStdout, outR); done <- struct{}{} }()
+	go func() { copyChunks(fw, tagStderr, errR); done <- struct{}{} }()
+	go func() { copyLines(fw, tagEvent, evR); done <- struct{}{} }()
+	werr := cmd.Wait()
+	// A grandchild that inherited a pipe could keep it open for ever: give
+	// the readers a moment to drain, then cut them off.
+	deadline := time.Now().Add(2 * time.Second)
+	for _, f := range []*os.File{outR, errR, evR} {
+		f.SetReadDeadline(deadline)
+	}
+	for range 3 {
+		<-done
+	}
+	outR.Close()
+	errR.Close()
+	evR.Close()
+	res.UptimeS = uptime()
+	var ee *exec.ExitError
+	switch {
+	case werr == nil:
+		res.Code = 0
+	case errors.As(werr, &ee) && ee.Exited():
+		res.Code = ee.ExitCode()
+	default:
+		res.Err = werr.Error()
+	}
+	return res
+}
+
+func copyChunks(fw *frameWriter, tag string, r io.Reader) {
+	buf := make([]byte, 3*1024) // a multiple of 3: base64 without padding mid-stream
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			fw.raw(tag, []byte(base64.StdEncoding.EncodeToString(buf[:n])))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func copyLines(fw *frameWriter, tag string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for sc.Scan() {
+		if line := sc.Bytes(); len(line) > 0 {
+			fw.raw(tag, line)
+		}
+	}
+}

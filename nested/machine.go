@@ -1,0 +1,310 @@
+package nested
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// Options configure L1. The zero value is the recipe that held on our
+// machines: one vCPU, 1 GiB, -M pc.
+type Options struct {
+	// Binary is the static twinboot to run in L1. Default: this executable
+	// if it is a static twinboot, else <build>/bin/twinboot.
+	Binary string
+	// QEMU is the qemu-system-x86_64 program (name or path).
+	QEMU string
+	// Kernel replaces Debian's L1 kernel image (the modules still come from
+	// Debian's package). For experiments and tests.
+	Kernel string
+	// CPUs is L1's vCPU count; more than one turns on multi-threaded TCG.
+	CPUs int
+	// MemMB is L1's RAM. L2 guests and the initramfs live in it.
+	MemMB int
+	// Machine is QEMU's machine type; "pc" unless proven otherwise.
+	Machine string
+	// BIOS replaces QEMU's firmware (for instance qboot.rom) when set.
+	BIOS string
+	// Append is added to L1's kernel command line.
+	Append string
+	// BootTimeout bounds the time from QEMU's start to init being ready.
+	BootTimeout time.Duration
+	// Timeout bounds a whole Run (boot and command), when not zero.
+	Timeout time.Duration
+	// BuildDir holds build/nested (cache) and the guest artefacts.
+	// Default guest.BuildDir().
+	BuildDir string
+	// NoGuest leaves the guest artefacts out of L1 even when they are built.
+	NoGuest bool
+	// Extra files to put into L1 for this machine, such as a test binary.
+	Extra []File
+	// Console receives L1's serial console (ttyS0) as it comes. Optional.
+	Console io.Writer
+	// Stderr receives the inner command's stderr in Run. Optional.
+	Stderr io.Writer
+	// Sink receives L1's own progress as event.Log (boot, modules, ready).
+	Sink event.Sink
+}
+
+const (
+	defaultQEMU        = "qemu-system-x86_64"
+	defaultBootTimeout = 3 * time.Minute
+	// DebianQEMU is the package that provides qemu-system-x86_64.
+	DebianQEMU = "qemu-system-x86"
+)
+
+// The L1 kernel command line. nohz=off highres=off: without them QEMU 7.2's
+// emulation sometimes loses L1's timer interrupt and L1 hangs silently (5 of
+// 6 runs with a gokvm-style VMM; 0 of 5 with them). quiet: serial output is
+// expensive under emulation. panic=-1 with QEMU's -no-reboot turns a panic
+// into QEMU's exit rather than a hang.
+const l1Cmdline = "console=ttyS0 quiet panic=-1 nohz=off highres=off"
+
+// Errors.
+var (
+	ErrNoQEMU  = errors.New("qemu not found")
+	ErrTimeout = errors.New("nested: timed out")
+	ErrStopped = errors.New("nested: L1 stopped")
+	ErrNotUp   = errors.New("nested: L1 came up without a usable /dev/kvm")
+)
+
+// Machine is an assembled L1, ready to boot any number of times.
+type Machine struct {
+	opt       Options
+	QEMU      string           // resolved path
+	Kernel    Kernel           // Debian's kernel used for L1 (recorded in results)
+	Image     string           // kernel image booted (Kernel.Image unless overridden)
+	Initramfs string           // the archive QEMU loads
+	Guest     *guest.Artifacts // guest artefacts included, nil if none
+	tmpDir    string           // this machine's own files; removed by Close
+}
+
+func (o Options) withDefaults() Options {
+	if o.QEMU == "" {
+		o.QEMU = defaultQEMU
+	}
+	if o.CPUs <= 0 {
+		o.CPUs = 1
+	}
+	if o.MemMB <= 0 {
+		o.MemMB = 1024
+	}
+	if o.Machine == "" {
+		o.Machine = "pc"
+	}
+	if o.BootTimeout <= 0 {
+		o.BootTimeout = defaultBootTimeout
+	}
+	if o.BuildDir == "" {
+		o.BuildDir = guest.BuildDir()
+	}
+	return o
+}
+
+// LookQEMU resolves the QEMU program, or explains which package to install.
+func LookQEMU(name string) (string, error) {
+	if name == "" {
+		name = defaultQEMU
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: install the Debian package %s (make deps): %v", ErrNoQEMU, name, DebianQEMU, err)
+	}
+	return p, nil
+}
+
+// Prepare assembles L1: it checks the tools, fetches (or reuses) the kernel
+// under <build>/nested/<package>_<version>/, and builds (or reuses) the
+// initramfs there. Close the machine to remove its temporary files.
+func Prepare(ctx context.Context, opt Options) (*Machine, error) {
+	opt = opt.withDefaults()
+	m := &Machine{opt: opt}
+	var err error
+	if m.QEMU, err = LookQEMU(opt.QEMU); err != nil {
+		return nil, err
+	}
+	in := initramfsInputs{}
+	if in.Binary, err = resolveBinary(opt); err != nil {
+		return nil, err
+	}
+	if in.Busybox, err = exec.LookPath("busybox"); err != nil {
+		return nil, fmt.Errorf("busybox not found: install the Debian package busybox-static (make deps): %w", err)
+	}
+	if err := checkStatic(in.Busybox, "busybox"); err != nil {
+		return nil, fmt.Errorf("%w (install busybox-static)", err)
+	}
+	progress := func(s string) { opt.Sink.Emit(event.Log{Msg: "nested: " + s}) }
+	if m.Kernel, err = FetchKernel(ctx, opt.BuildDir, progress); err != nil {
+		return nil, err
+	}
+	in.Kernel = m.Kernel
+	m.Image = m.Kernel.Image
+	if opt.Kernel != "" {
+		if m.Image, err = filepath.Abs(opt.Kernel); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(m.Image); err != nil {
+			return nil, fmt.Errorf("L1 kernel: %w", err)
+		}
+	}
+	if !opt.NoGuest {
+		g, err := guest.Load(opt.BuildDir)
+		switch {
+		case err == nil:
+			m.Guest = &g
+			in.Guest = &g
+		case errors.Is(err, guest.ErrNotBuilt):
+			progress("guest artefacts not built; L1 gets none (" + err.Error() + ")")
+		default:
+			return nil, fmt.Errorf("guest artefacts for L1: %w", err)
+		}
+	}
+	if m.Initramfs, err = buildInitramfs(filepath.Dir(m.Kernel.Image), in); err != nil {
+		return nil, err
+	}
+	if len(opt.Extra) > 0 {
+		if err := m.addExtras(); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// resolveBinary finds the static twinboot to put into L1.
+func resolveBinary(opt Options) (string, error) {
+	p := opt.Binary
+	if p == "" {
+		if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "twinboot" && checkStatic(exe, "twinboot") == nil {
+			p = exe
+		} else {
+			p = filepath.Join(opt.BuildDir, "bin", "twinboot")
+		}
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("twinboot binary for L1: %w (run 'make bin')", err)
+	}
+	if err := checkStatic(p, "twinboot binary"); err != nil {
+		return "", err
+	}
+	return filepath.Abs(p)
+}
+
+// runDir holds the per-machine temporary directories; the process id in each
+// name lets a later Prepare remove those of a twinboot that was SIGKILLed.
+func runDir(buildDir string) string { return filepath.Join(buildDir, "nested", "run") }
+
+func (m *Machine) addExtras() error {
+	dir := runDir(m.opt.BuildDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("L1 extra files: %w", err)
+	}
+	sweepRunDirs(dir)
+	tmp, err := os.MkdirTemp(dir, strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return fmt.Errorf("L1 extra files: %w", err)
+	}
+	m.tmpDir = tmp
+	dst := filepath.Join(tmp, "initramfs.cpio")
+	if err := concatWithExtras(dst, m.Initramfs, m.opt.Extra); err != nil {
+		return fmt.Errorf("L1 extra files: %w", err)
+	}
+	m.Initramfs = dst
+	return nil
+}
+
+// concatWithExtras writes base followed by an archive of the extra files:
+// the kernel unpacks concatenated archives one after the other, and QEMU
+// takes only one -initrd file.
+func concatWithExtras(dst, base string, extra []File) error {
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(base)
+	if err != nil {
+		out.Close()
+		return err
+	}
+	_, err = io.Copy(out, in)
+	in.Close()
+	if err == nil {
+		err = writeExtras(out, extra)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// sweepRunDirs removes run directories whose twinboot no longer exists.
+func sweepRunDirs(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		pidStr, _, ok := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pidStr)); errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Close removes the machine's temporary files. Sessions booted from it
+// must be closed first.
+func (m *Machine) Close() error {
+	if m == nil || m.tmpDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(m.tmpDir)
+	m.tmpDir = ""
+	return err
+}
+
+func (m *Machine) qemuArgs() []string {
+	o := m.opt
+	accel := "tcg"
+	if o.CPUs > 1 {
+		accel = "tcg,thread=multi"
+	}
+	cmdline := l1Cmdline + " TWINBOOT_REEXEC=" + reexecName + " twinboot.nested=1"
+	if o.Append != "" {
+		cmdline += " " + o.Append
+	}
+	args := []string{
+		"-nodefaults", "-no-user-config",
+		"-accel", accel,
+		"-M", o.Machine,
+		// An emulated AMD CPU with SVM and nested paging: TCG has no VMX.
+		"-cpu", "qemu64,+svm,+npt",
+		"-m", strconv.Itoa(o.MemMB),
+		"-smp", strconv.Itoa(o.CPUs),
+		"-display", "none",
+		"-no-reboot",
+		"-kernel", m.Image,
+		"-initrd", m.Initramfs,
+		"-append", cmdline,
+		// ttyS0, the console: into a pipe the host reads (fd 3).
+		"-chardev", "file,id=console,path=/dev/fd/3",
+		"-serial", "chardev:console",
+		// ttyS1, the transport: QEMU's stdin and stdout, both ways.
+		"-chardev", "stdio,id=transport,signal=off",
+		"-serial", "chardev:transport",
+	}
+	if o.BIOS != "" {
+		args = append(args, "-bios", o.BIOS)
+	}
+	return args
+}

@@ -1,0 +1,357 @@
+package nested
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// Session is one running L1. Jobs run one after another; several L2 runs
+// can share one boot.
+type Session struct {
+	m       *Machine
+	cmd     *exec.Cmd
+	started time.Time
+	toL1    *os.File   // QEMU's stdin: frames to L1
+	frames  chan frame // from L1; closed when QEMU's stdout ends
+	exited  chan struct{}
+	exitErr error
+	console *tail
+	qemuErr *tail
+	stage   stageMsg // how far L1 got, for error messages
+	ids     int
+	once    sync.Once
+	dead    bool
+
+	// Times is how long L1 took, on the host's clock from QEMU's start:
+	// until init ran and until it was ready (modules loaded). UptimeS is
+	// L1's own clock when ready. All of it is emulated time.
+	Times BootTimes
+}
+
+// BootTimes is L1's boot, measured on the host's monotonic clock.
+type BootTimes struct {
+	Init    time.Duration `json:"init_ns"`
+	Ready   time.Duration `json:"ready_ns"`
+	UptimeS float64       `json:"l1_uptime_s"`
+}
+
+type frame struct {
+	tag     string
+	payload []byte
+}
+
+// Job is one program to run in L1.
+type Job struct {
+	Path   string   // in L1; default /bin/twinboot
+	Args   []string // argv[1:]
+	Env    []string // added to L1's job environment
+	Sink   event.Sink
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Boot starts QEMU and waits until L1's init has loaded the modules and
+// waits for jobs. The session must be closed.
+func (m *Machine) Boot(ctx context.Context) (*Session, error) {
+	s := &Session{
+		m:       m,
+		frames:  make(chan frame, 64),
+		exited:  make(chan struct{}),
+		console: newTail(16 << 10),
+		qemuErr: newTail(8 << 10),
+		stage:   stageMsg{Name: "QEMU start (firmware, kernel decompression)"},
+	}
+	conR, conW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("nested: %w", err)
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		conR.Close()
+		conW.Close()
+		return nil, fmt.Errorf("nested: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		conR.Close()
+		conW.Close()
+		inR.Close()
+		inW.Close()
+		return nil, fmt.Errorf("nested: %w", err)
+	}
+	s.toL1 = inW
+	cmd := exec.Command(m.QEMU, m.qemuArgs()...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, s.qemuErr
+	cmd.ExtraFiles = []*os.File{conW}
+	// Own process group, so that a terminal's Ctrl-C reaches twinboot (which
+	// then kills QEMU and cleans up) rather than QEMU alone; and Pdeathsig, so
+	// that QEMU dies with twinboot even when twinboot is SIGKILLed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.cmd = cmd
+	s.started = time.Now()
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	conW.Close()
+	if err != nil {
+		conR.Close()
+		outR.Close()
+		inW.Close()
+		return nil, fmt.Errorf("nested: start %s: %w", m.QEMU, err)
+	}
+	var console io.Writer = s.console
+	if m.opt.Console != nil {
+		console = io.MultiWriter(s.console, m.opt.Console)
+	}
+	go func() {
+		io.Copy(console, conR)
+		conR.Close()
+	}()
+	go s.readFrames(outR)
+	go func() {
+		s.exitErr = cmd.Wait()
+		close(s.exited)
+	}()
+
+	bctx, cancel := context.WithTimeout(ctx, m.opt.BootTimeout)
+	defer cancel()
+	if err := s.waitReady(bctx, ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) readFrames(r *os.File) {
+	defer close(s.frames)
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 1<<16)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			if tag, payload, ok := parseFrame(line[:len(line)-1]); ok {
+				s.frames <- frame{tag, payload}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *Session) waitReady(bctx, ctx context.Context) error {
+	sink := s.m.opt.Sink
+	for {
+		f, err := s.next(bctx, "booting L1")
+		if err != nil {
+			if ctx.Err() == nil && errors.Is(bctx.Err(), context.DeadlineExceeded) {
+				err = s.failure(ErrTimeout, fmt.Sprintf("L1 was not ready within the boot timeout (%s)", s.m.opt.BootTimeout))
+			}
+			return err
+		}
+		var msg stageMsg
+		switch f.tag {
+		case tagHello, tagStage, tagReady:
+			if err := json.Unmarshal(f.payload, &msg); err != nil {
+				continue
+			}
+			s.stage = msg
+		default:
+			continue
+		}
+		switch f.tag {
+		case tagHello:
+			s.Times.Init = time.Since(s.started)
+			sink.Emit(event.Log{Msg: fmt.Sprintf("nested: L1 init running after %.1f s (emulated)", s.Times.Init.Seconds())})
+		case tagStage:
+			if msg.Err != "" {
+				sink.Emit(event.Log{Msg: fmt.Sprintf("nested: L1 %s: %s", msg.Name, msg.Err)})
+			}
+		case tagReady:
+			s.Times.Ready = time.Since(s.started)
+			s.Times.UptimeS = msg.UptimeS
+			if msg.Err != "" {
+				return s.failure(ErrNotUp, msg.Err)
+			}
+			sink.Emit(event.Log{Msg: fmt.Sprintf("nested: L1 ready with /dev/kvm (kvm-amd) after %.1f s (emulated)", s.Times.Ready.Seconds())})
+			return nil
+		}
+	}
+}
+
+// next returns L1's next frame. When QEMU exits or ctx ends, QEMU is killed
+// and the error says what L1 was doing.
+func (s *Session) next(ctx context.Context, doing string) (frame, error) {
+	if s.dead {
+		return frame{}, fmt.Errorf("%w: this L1 session has ended", ErrStopped)
+	}
+	select {
+	case f, ok := <-s.frames:
+		if ok {
+			return f, nil
+		}
+		s.kill()
+		return frame{}, s.failure(ErrStopped, fmt.Sprintf("QEMU exited (%v) while %s", exitText(s.exitErr), doing))
+	case <-ctx.Done():
+		s.kill()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return frame{}, s.failure(ErrTimeout, "deadline reached while "+doing)
+		}
+		return frame{}, s.failure(ctx.Err(), "interrupted while "+doing)
+	}
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
+}
+
+// failure builds an error that says where L1 stopped, with the end of its
+// console and of QEMU's own messages.
+func (s *Session) failure(kind error, what string) error {
+	where := fmt.Sprintf("L1 stopped after %q", s.stage.Name)
+	if s.stage.UptimeS > 0 {
+		where += fmt.Sprintf(" at %.1f s of L1 uptime", s.stage.UptimeS)
+	}
+	if s.stage.Err != "" {
+		where += " (" + s.stage.Err + ")"
+	}
+	msg := fmt.Sprintf("%v: %s, %.1f s after QEMU started; %s\n  %s", kind, what, time.Since(s.started).Seconds(), where, s.console.describe("last console lines", 12))
+	if q := s.qemuErr.lines(6); len(q) > 0 {
+		msg += "\n  " + s.qemuErr.describe("QEMU said", 6)
+	}
+	return &stopError{kind: kind, msg: msg}
+}
+
+type stopError struct {
+	kind error
+	msg  string
+}
+
+func (e *stopError) Error() string { return e.msg }
+func (e *stopError) Unwrap() error { return e.kind }
+
+// Run sends one job to L1 and relays its events, stdout and stderr until it
+// exits. It returns the job's exit status. If ctx ends first, QEMU is
+// killed and the session is over.
+func (s *Session) Run(ctx context.Context, job Job) (int, error) {
+	s.ids++
+	id := s.ids
+	what := strings.Join(append([]string{job.Path}, job.Args...), " ")
+	if job.Path == "" {
+		what = strings.Join(append([]string{"twinboot"}, job.Args...), " ")
+	}
+	msg := jobMsg{ID: id, Path: job.Path, Args: job.Args, Env: job.Env}
+	fw := &frameWriter{w: s.toL1}
+	if s.dead {
+		return -1, fmt.Errorf("%w: this L1 session has ended", ErrStopped)
+	}
+	if err := fw.json(tagJob, msg); err != nil {
+		s.kill()
+		return -1, s.failure(ErrStopped, fmt.Sprintf("sending the job: %v", err))
+	}
+	s.stage = stageMsg{Name: "running " + what, UptimeS: s.stage.UptimeS}
+	for {
+		f, err := s.next(ctx, "running "+what)
+		if err != nil {
+			return -1, err
+		}
+		switch f.tag {
+		case tagEvent:
+			ev, err := event.Decode(f.payload)
+			if err != nil {
+				job.Sink.Emit(event.Log{Msg: fmt.Sprintf("nested: undecodable event from L1: %v", err)})
+				continue
+			}
+			job.Sink.Emit(ev)
+		case tagStdout, tagStderr:
+			w := job.Stdout
+			if f.tag == tagStderr {
+				w = job.Stderr
+			}
+			if w == nil {
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(string(f.payload))
+			if err != nil {
+				continue
+			}
+			w.Write(b)
+		case tagExit:
+			var x exitMsg
+			if err := json.Unmarshal(f.payload, &x); err != nil {
+				return -1, fmt.Errorf("nested: bad exit frame %q: %w", f.payload, err)
+			}
+			if x.ID != 0 && x.ID != id {
+				continue
+			}
+			s.stage = stageMsg{Name: "finished " + what, UptimeS: x.UptimeS}
+			if x.Err != "" {
+				return x.Code, fmt.Errorf("nested: %s in L1: %s", what, x.Err)
+			}
+			return x.Code, nil
+		}
+	}
+}
+
+// kill ends QEMU at once: L1 has no disk to corrupt.
+func (s *Session) kill() {
+	s.dead = true
+	if s.cmd.Process != nil {
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	<-s.exited
+}
+
+// Close powers L1 off (it just kills QEMU) and waits for it. Safe to call
+// more than once.
+func (s *Session) Close() error {
+	s.once.Do(func() {
+		if !s.dead {
+			(&frameWriter{w: s.toL1}).raw(tagQuit, nil)
+		}
+		s.kill()
+		s.toL1.Close()
+		// Drain so the frame reader can finish.
+		for range s.frames {
+		}
+	})
+	return nil
+}
+
+// Run runs `twinboot <args>` in a freshly booted L1 and relays its events to
+// sink, its stdout to stdout and its stderr to opt.Stderr. It returns the
+// inner exit status.
+func Run(ctx context.Context, opt Options, args []string, sink event.Sink, stdout io.Writer) (int, error) {
+	if opt.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+	}
+	m, err := Prepare(ctx, opt)
+	if err != nil {
+		return -1, err
+	}
+	defer m.Close()
+	s, err := m.Boot(ctx)
+	if err != nil {
+		return -1, err
+	}
+	defer s.Close()
+	return s.Run(ctx, Job{Args: args, Sink: sink, Stdout: stdout, Stderr: opt.Stderr})
+}
