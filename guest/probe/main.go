@@ -1,0 +1,125 @@
+// Command probe is the workload twinboot boots twice: as PID 1 of a VM and as
+// the first process of a container. It looks at the world from inside, prints
+// exactly one line, "TWINBOOT-READY {json}" (see guest/report), and then
+// exits, powers the VM off, or serves a shell.
+//
+// It is a static Go program (CGO_ENABLED=0), so the same binary runs from the
+// VM's initramfs and from the container's root directory.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/twinboot/twinboot/guest/probe/internal/observe"
+	"github.com/twinboot/twinboot/guest/report"
+)
+
+// Modes: what the probe does after printing its line.
+const (
+	modeExit     = "exit"     // exit 0 (benchmarks, containers)
+	modePoweroff = "poweroff" // end the VM: exit port, then reboot(2)
+	modeShell    = "shell"    // exec busybox sh on the console (the lab)
+)
+
+const defaultSyscalls = 10000
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	mode := fs.String("mode", modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
+	syscalls := fs.Int("syscalls", defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	pid1 := os.Getpid() == 1
+	var r report.Report
+	if pid1 {
+		// A VM's PID 1 starts with nothing mounted; a container's usually
+		// has /proc from its runtime. Mount only what is missing.
+		mountErrs := mountEssentials()
+		for k, v := range mountErrs {
+			noteErr(&r, k, v)
+		}
+	}
+
+	root := os.DirFS("/")
+	// The kernel command line only matters where it is ours (a VM); a flag
+	// given explicitly always wins over it.
+	params, _ := observe.CmdlineParams(root)
+	if !set["mode"] {
+		if m, ok := params["mode"]; ok {
+			*mode = m
+		}
+	}
+	if !set["syscalls"] {
+		if s, ok := params["syscalls"]; ok {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				noteErr(&r, "syscalls", fmt.Errorf("twinboot.syscalls=%q is not a count; using %d", s, *syscalls))
+			} else {
+				*syscalls = n
+			}
+		}
+	}
+	switch *mode {
+	case modeExit, modePoweroff, modeShell:
+	default:
+		noteErr(&r, "mode", fmt.Errorf("unknown mode %q; using %q", *mode, modeExit))
+		*mode = modeExit
+	}
+	if *syscalls < 0 {
+		noteErr(&r, "syscalls", fmt.Errorf("--syscalls %d is negative; using 0", *syscalls))
+		*syscalls = 0
+	}
+
+	r.Mode = *mode
+	observe.Files(root, &r)
+	observe.Live(&r)
+	burst := observe.SyscallBurst(*syscalls)
+	r.Syscalls = &burst
+
+	line, err := r.Line()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+		return finish(*mode, pid1, 1)
+	}
+	// One write for the whole line, so a serial console or a pipe never sees
+	// it torn by other output.
+	if _, err := os.Stdout.WriteString(line + "\n"); err != nil {
+		return finish(*mode, pid1, 1)
+	}
+
+	if *mode == modeShell {
+		status := shell(pid1)
+		if !pid1 {
+			return status
+		}
+		return finish(modePoweroff, pid1, status)
+	}
+	return finish(*mode, pid1, 0)
+}
+
+// finish ends the probe: in poweroff mode it ends the VM, otherwise it
+// returns the exit status.
+func finish(mode string, pid1 bool, status int) int {
+	if mode == modePoweroff {
+		powerOff(pid1, status)
+	}
+	return status
+}
+
+func noteErr(r *report.Report, field string, err error) {
+	if r.Errors == nil {
+		r.Errors = map[string]string{}
+	}
+	r.Errors[field] = err.Error()
+}
