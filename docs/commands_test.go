@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -27,6 +28,9 @@ func TestTryItCommandsAreReal(t *testing.T) {
 			quoted[c] = append(quoted[c], where)
 		}
 	})
+	for c, where := range pageCommands(t) {
+		quoted[c] = append(quoted[c], where...)
+	}
 	if len(quoted) == 0 {
 		t.Fatal("no lesson quotes a twinboot command")
 	}
@@ -48,6 +52,13 @@ func TestTryItCommandsAreReal(t *testing.T) {
 		help, ok := helps[key]
 		if !ok {
 			help, err = runHelp(bin, inv.path)
+			if err != nil && len(inv.path) > 1 {
+				// A command with subcommands ("guest info") may declare all
+				// its flags on the parent and answer --help only there.
+				if h, perr := runHelp(bin, inv.path[:1]); perr == nil && strings.Contains(h, inv.path[1]) {
+					help, err = h, nil
+				}
+			}
 			if err != nil {
 				t.Errorf("%q (quoted in %s): %v", c, quoted[c][0], err)
 			}
@@ -59,6 +70,63 @@ func TestTryItCommandsAreReal(t *testing.T) {
 		for _, f := range inv.flags {
 			if !flagInHelp(help, f) {
 				t.Errorf("%q (quoted in %s): flag --%s is not in `twinboot %s --help`", c, quoted[c][0], f, key)
+			}
+		}
+	}
+}
+
+// pageCommands collects the twinboot commands quoted by the other pages of
+// docs/ (architecture, metrics, instructors…): inline code spans and lines
+// of ``` blocks that start with "twinboot ".
+func pageCommands(t *testing.T) map[string][]string {
+	t.Helper()
+	pages, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inFence := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "```") {
+				inFence = !inFence
+				continue
+			}
+			var cmds []string
+			if inFence {
+				if c := strings.TrimSpace(line); strings.HasPrefix(c, "twinboot ") {
+					cmds = append(cmds, c)
+				}
+			} else {
+				cmds = commands(line)
+			}
+			for _, c := range cmds {
+				out[c] = append(out[c], page)
+			}
+		}
+	}
+	return out
+}
+
+// TestPageKeysAreLabKeys checks the <kbd> keys of the other pages, as
+// TestKeysAreLabKeys does for the lessons.
+func TestPageKeysAreLabKeys(t *testing.T) {
+	pages, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys(string(b)) {
+			if !slices.Contains(labKeys, k) {
+				t.Errorf("%s: key %q is not one of the lab's keys %q", page, k, labKeys)
 			}
 		}
 	}
