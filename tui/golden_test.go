@@ -1,0 +1,57 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+// The golden tests run the model in a real bubbletea program (teatest),
+// feed it the recorded stream, and compare the final View with
+// testdata/TestGolden/<case>/<size>.golden. Regenerate with -update.
+// Colour is off (the Ascii profile, as NO_COLOR gives), so the files are
+// plain text a reviewer can read.
+func TestGolden(t *testing.T) {
+	evs := stream(t, "run-nested.handwritten.jsonl")
+	cases := []struct {
+		name string
+		keys []string // pressed after the run finished
+		run  bool
+	}{
+		{name: "first-frame"},
+		{name: "finished", run: true},
+		{name: "lessons-ko", run: true, keys: []string{"l", "n", "L"}},
+		{name: "help", run: true, keys: []string{"?", "tab"}},
+	}
+	for _, tc := range cases {
+		for _, size := range [][2]int{{120, 40}, {80, 24}} {
+			t.Run(fmt.Sprintf("%s/%dx%d", tc.name, size[0], size[1]), func(t *testing.T) {
+				m := testModel(t, &Replay{Source: "fixture", Events: evs}, size[0], size[1])
+				tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
+				t.Cleanup(func() { _ = tm.Quit() })
+				if tc.run {
+					tm.Type("r")
+					teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+						return bytes.Contains(b, []byte("run finished"))
+					}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+				}
+				for _, k := range tc.keys {
+					if k == "tab" {
+						tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+						continue
+					}
+					tm.Type(k)
+				}
+				if err := tm.Quit(); err != nil {
+					t.Fatal(err)
+				}
+				final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+				teatest.RequireEqualOutput(t, []byte(final.View()))
+			})
+		}
+	}
+}
