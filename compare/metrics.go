@@ -15,8 +15,8 @@ const (
 	PhasePrefix       = "phase:"
 )
 
-// measure is one metric of one side in one run.
-type measure struct {
+// sample is one metric of one side in one run.
+type sample struct {
 	name  string
 	unit  string
 	value float64
@@ -25,13 +25,13 @@ type measure struct {
 // sideMeasures lists what can be summarised about s, in a stable order.
 // Figures that do not apply to a side (zero memory fields, no report) are
 // left out, so that "not measured" never becomes a zero in the statistics.
-func sideMeasures(s *Side) []measure {
+func sideMeasures(s *Side) []sample {
 	if s == nil || !s.OK() {
 		return nil
 	}
-	ms := []measure{{MetricReady, "ns", float64(s.ReadyNS)}}
+	ms := []sample{{MetricReady, "ns", float64(s.ReadyNS)}}
 	for _, p := range s.Phases {
-		ms = append(ms, measure{PhasePrefix + p.Name, "ns", float64(p.At)})
+		ms = append(ms, sample{PhasePrefix + p.Name, "ns", float64(p.At)})
 	}
 	for _, m := range []struct {
 		name string
@@ -45,18 +45,18 @@ func sideMeasures(s *Side) []measure {
 		{MetricPSS, s.Memory.PSSBytes},
 	} {
 		if m.v > 0 {
-			ms = append(ms, measure{m.name, "bytes", float64(m.v)})
+			ms = append(ms, sample{m.name, "bytes", float64(m.v)})
 		}
 	}
 	if s.Report != nil && s.Report.Syscalls != nil && s.Report.Syscalls.Count > 0 {
-		ms = append(ms, measure{MetricSyscallNS, "ns", float64(s.Report.Syscalls.TotalNS)})
+		ms = append(ms, sample{MetricSyscallNS, "ns", float64(s.Report.Syscalls.TotalNS)})
 	}
 	if len(s.Exits) > 0 {
 		var total uint64
 		for _, n := range s.Exits {
 			total += n
 		}
-		ms = append(ms, measure{MetricExits, "count", float64(total)})
+		ms = append(ms, sample{MetricExits, "count", float64(total)})
 	}
 	return ms
 }

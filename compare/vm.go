@@ -1,0 +1,87 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/internal/event"
+)
+
+// vmRunner boots the lab kernel and initramfs under our hypervisor. The
+// probe is told by the kernel command line what to do (power off after
+// READY) and how many getppid calls to make in its burst.
+func vmRunner(opt Options) runner {
+	return func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
+		start := time.Now()
+		side := Side{Name: string(event.VM), Emulated: opt.Emulated}
+		cfg := hypervisor.Config{
+			Kernel:   opt.Kernel,
+			Initrd:   opt.Initrd,
+			Cmdline:  fmt.Sprintf("%s twinboot.syscalls=%d", hypervisor.DefaultCmdline, syscalls),
+			MemBytes: opt.VMMemBytes,
+			CPUs:     opt.VMCPUs,
+			Console:  &lineSink{side: event.VM, sink: sink},
+			Events:   sink,
+			Timeout:  opt.Timeout,
+			Start:    start,
+			Emulated: opt.Emulated,
+		}
+		vm, err := hypervisor.New(cfg)
+		if err != nil {
+			side.Reason, side.Error = "setup-failed", err.Error()
+			sink.Emit(event.Failure{Side: event.VM, Err: err.Error()})
+			return side
+		}
+		defer vm.Close()
+		res, err := vm.Run(ctx)
+		side.Reason = string(res.Reason)
+		side.Protocol = res.Protocol
+		side.Phases = res.Phases
+		side.Exits = res.Exits
+		side.IOPorts = res.IOPorts
+		side.Report = res.Report
+		side.Memory = Memory{
+			ConfiguredBytes:  res.Memory.ConfiguredBytes,
+			TouchedBytes:     res.Memory.TouchedBytes,
+			VMMOverheadBytes: res.Memory.VMMOverheadBytes,
+		}
+		side.ReadyNS = readyAt(res.Phases, hypervisor.PhaseReady)
+		switch {
+		case err != nil:
+			side.Error = withTail(err.Error(), res.ConsoleTail)
+		case res.Report == nil:
+			side.Error = withTail("the probe printed no READY line", res.ConsoleTail)
+		case side.ReadyNS == 0:
+			side.Error = "READY was printed but the hypervisor recorded no READY phase"
+		}
+		if side.Error != "" {
+			sink.Emit(event.Failure{Side: event.VM, Err: side.Error})
+		}
+		return side
+	}
+}
+
+// readyAt finds the time of the named phase, 0 if it never happened.
+func readyAt(phases []event.Phase, name string) int64 {
+	for _, p := range phases {
+		if p.Name == name {
+			return int64(p.At)
+		}
+	}
+	return 0
+}
+
+// withTail adds the last console lines to an error: a VM that died says
+// why only on its console.
+func withTail(msg string, tail []string) string {
+	if len(tail) == 0 {
+		return msg
+	}
+	if len(tail) > 5 {
+		tail = tail[len(tail)-5:]
+	}
+	return msg + "; console tail: " + strings.Join(tail, " | ")
+}
