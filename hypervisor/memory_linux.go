@@ -17,17 +17,28 @@ const pageSize = 4096
 // out a page only when someone first writes it (us, loading the kernel, or
 // the guest). That is what makes "guest RAM touched" (smaps Rss of this
 // range) a meaningful figure, and why a 1 GiB guest can cost a few MiB.
+//
+// The mapping sits between two inaccessible guard pages. Besides catching
+// stray accesses, they stop the kernel from merging our mapping with a
+// neighbouring anonymous one (the Go heap, say), which would make smaps
+// report the two together and the "touched" figure meaningless.
 type guestMemory struct {
-	mem []byte
+	mem   []byte // guest RAM, guest-physical 0 at index 0
+	whole []byte // mem plus the guard pages, for munmap
 }
 
 func newGuestMemory(size uint64) (*guestMemory, error) {
-	b, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE,
+	whole, err := unix.Mmap(-1, 0, int(size)+2*pageSize, unix.PROT_NONE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("map %d MiB of guest RAM: %w", size>>20, err)
 	}
-	return &guestMemory{mem: b}, nil
+	mem := whole[pageSize : pageSize+int(size)]
+	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		unix.Munmap(whole)
+		return nil, fmt.Errorf("make guest RAM writable: %w", err)
+	}
+	return &guestMemory{mem: mem, whole: whole}, nil
 }
 
 // register tells KVM that guest-physical [0, size) is backed by our mapping.
@@ -68,11 +79,11 @@ func (g *guestMemory) write(addr uint64, b []byte) error {
 }
 
 func (g *guestMemory) unmap() error {
-	if g.mem == nil {
+	if g.whole == nil {
 		return nil
 	}
-	err := unix.Munmap(g.mem)
-	g.mem = nil
+	err := unix.Munmap(g.whole)
+	g.mem, g.whole = nil, nil
 	if err != nil {
 		return fmt.Errorf("unmap guest RAM: %w", err)
 	}

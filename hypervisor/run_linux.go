@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/bobuhiro11/gokvm/kvm"
@@ -221,6 +222,9 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 	}
 	mem, memErr := measureMemory(vm.mem.hostAddr(), vm.mem.size())
 	res.Memory = mem
+	if memErr != nil {
+		res.Detail = strings.TrimPrefix(res.Detail+"; measure memory: "+memErr.Error(), "; ")
+	}
 
 	var err error
 	switch {
