@@ -13,6 +13,8 @@ type keyMap struct {
 	Lessons  key.Binding
 	Next     key.Binding
 	Prev     key.Binding
+	Down     key.Binding
+	Up       key.Binding
 	Export   key.Binding
 	Language key.Binding
 	Help     key.Binding
@@ -28,6 +30,8 @@ func newKeyMap() keyMap {
 		Lessons:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "lessons")),
 		Next:     key.NewBinding(key.WithKeys("n", "right"), key.WithHelp("n/→", "next step")),
 		Prev:     key.NewBinding(key.WithKeys("p", "left"), key.WithHelp("p/←", "previous step")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "scroll lesson")),
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "scroll back")),
 		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export JSON/CSV/charts")),
 		Language: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "English/한국어")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
@@ -45,13 +49,13 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Rerun, k.Bench, k.Export},
 		{k.Shell, k.Side},
-		{k.Lessons, k.Next, k.Prev, k.Language},
+		{k.Lessons, k.Next, k.Prev, k.Down, k.Up, k.Language},
 		{k.Help, k.Quit},
 	}
 }
 
 func (k keyMap) all() []key.Binding {
-	return []key.Binding{k.Rerun, k.Bench, k.Shell, k.Side, k.Lessons, k.Next, k.Prev,
+	return []key.Binding{k.Rerun, k.Bench, k.Shell, k.Side, k.Lessons, k.Next, k.Prev, k.Down, k.Up,
 		k.Export, k.Language, k.Help, k.Quit}
 }
 

@@ -8,6 +8,7 @@ type lessonsState struct {
 	lang    string
 	lessons []Lesson
 	li, si  int // lesson and step index
+	scroll  int // first body line shown
 	err     string
 	open    bool
 }
@@ -48,7 +49,7 @@ func (l *lessonsState) switchLang() {
 		l.lang = "ko"
 	}
 	l.load()
-	l.li, l.si = 0, 0
+	l.li, l.si, l.scroll = 0, 0, 0
 	for i, ls := range l.lessons {
 		if ls.ID != lessonID {
 			continue
@@ -68,6 +69,7 @@ func (l *lessonsState) move(delta int) {
 		return
 	}
 	l.si += delta
+	l.scroll = 0
 	for l.si < 0 && l.li > 0 {
 		l.li--
 		l.si += len(l.lessons[l.li].Steps)

@@ -6,18 +6,16 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// lessonsView is the guided step: what to read, then what to try and where
-// to look on the screen.
-func (m Model) lessonsView(w int, compact bool) string {
+// lessonsView is the guided step in a box of at most h lines: a heading,
+// what to read, then what to try and where to look on the screen. A body
+// longer than the box scrolls with j/k.
+func (m Model) lessonsView(w, h int) string {
 	l := &m.lessons
 	inner := max(w-4, 20)
+	rows := max(h-2, 2)
 	lang := "English · L: 한국어"
 	if l.lang == "ko" {
 		lang = "한국어 · L: English"
-	}
-	maxBody := 4
-	if compact {
-		maxBody = 1
 	}
 	var lines []string
 	st, ok := l.step()
@@ -27,31 +25,60 @@ func (m Model) lessonsView(w int, compact bool) string {
 	case !ok:
 		lines = append(lines, m.st.title.Render("Lessons")+"  "+m.st.dim.Render(lang), "no lessons")
 	default:
-		head := m.st.title.Render(l.lessons[l.li].Title+": "+st.Title) + "  " + m.st.dim.Render(l.position()+" · "+lang+" · n/p: step · l: close")
+		head := m.st.title.Render(l.lessons[l.li].Title+": "+st.Title) + "  " +
+			m.st.dim.Render(l.position()+" · "+lang+" · n/p: step · l: close")
 		lines = append(lines, ansi.Truncate(head, inner, "…"))
-		lines = append(lines, wrapLines(st.Body, inner, maxBody)...)
+		var try []string
 		if st.TryIt != "" {
-			try := m.st.bold.Render("▶ Try it: ")
+			label := "▶ Try it: "
 			if l.lang == "ko" {
-				try = m.st.bold.Render("▶ 해 보기: ")
+				label = "▶ 해 보기: "
 			}
-			lines = append(lines, wrapLines(try+flatten(st.TryIt), inner, 2)...)
+			try = wrapText(m.st.bold.Render(label)+plainMarkdown(st.TryIt), inner)
+			try = try[:min(len(try), max(rows-2, 1))]
 		}
+		body := wrapText(plainMarkdown(st.Body), inner)
+		room := max(rows-1-len(try), 0)
+		start := min(l.scroll, max(len(body)-room, 0))
+		end := min(start+room, len(body))
+		shown := body[start:end]
+		if end < len(body) && len(shown) > 0 {
+			shown[len(shown)-1] = ansi.Truncate(shown[len(shown)-1], inner-12, "…") + m.st.dim.Render(" (j: more)")
+		}
+		lines = append(lines, shown...)
+		lines = append(lines, try...)
+	}
+	if len(lines) > rows {
+		lines = lines[:rows]
 	}
 	return m.st.lesson.Width(w - 2).Render(strings.Join(lines, "\n"))
 }
 
-// flatten joins Markdown paragraphs into one line for the panel.
-func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// wrapLines word-wraps s to w cells and keeps at most n lines, marking a cut
-// with an ellipsis.
-func wrapLines(s string, w, n int) []string {
-	wrapped := ansi.Wordwrap(flatten(s), w, "")
-	lines := strings.Split(ansi.Hardwrap(wrapped, w, true), "\n")
-	if len(lines) > n {
-		lines = lines[:n]
-		lines[n-1] = ansi.Truncate(lines[n-1], w-1, "") + "…"
+// lessonHeight is how many lines the panel would like: everything shown.
+func (m Model) lessonHeight(w int) int {
+	st, ok := m.lessons.step()
+	if !ok {
+		return 4
 	}
-	return lines
+	inner := max(w-4, 20)
+	return 2 + 1 + len(wrapText(plainMarkdown(st.Body), inner)) + len(wrapText("▶ Try it: "+plainMarkdown(st.TryIt), inner))
+}
+
+// plainMarkdown drops the emphasis markers a terminal cannot show, and joins
+// the lines of each paragraph; paragraphs stay apart.
+func plainMarkdown(s string) string {
+	s = strings.NewReplacer("**", "", "*", "", "__", "").Replace(s)
+	paras := strings.Split(strings.TrimSpace(s), "\n\n")
+	for i, p := range paras {
+		paras[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return strings.Join(paras, "\n")
+}
+
+// wrapText word-wraps s to w cells, keeping its line breaks.
+func wrapText(s string, w int) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(ansi.Hardwrap(ansi.Wordwrap(s, w, ""), w, true), "\n")
 }

@@ -208,6 +208,14 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.lessons.open {
 			m.lessons.move(-1)
 		}
+	case key.Matches(msg, k.Down):
+		if m.lessons.open {
+			m.lessons.scroll++
+		}
+	case key.Matches(msg, k.Up):
+		if m.lessons.open && m.lessons.scroll > 0 {
+			m.lessons.scroll--
+		}
 	case msg.Type == tea.KeyEsc:
 		m.lessons.open = false
 		m.help.ShowAll = false

@@ -375,3 +375,31 @@ func TestViewFitsTerminal(t *testing.T) {
 		})
 	}
 }
+
+// The real lessons (package docs) load in both languages, and L keeps the
+// step on every step of the course.
+func TestDocsLessonsSwitch(t *testing.T) {
+	m := testModel(t, &Replay{}, 120, 40)
+	m.lessons = newLessons(DocsLessons, "en")
+	if m.lessons.err != "" || len(m.lessons.lessons) == 0 {
+		t.Fatalf("docs lessons: %q", m.lessons.err)
+	}
+	m, _ = press(m, "l")
+	n := 0
+	for _, l := range m.lessons.lessons {
+		n += len(l.Steps)
+	}
+	for i := range n {
+		en, _ := m.lessons.step()
+		m, _ = press(m, "L")
+		ko, _ := m.lessons.step()
+		if m.lessons.lang != "ko" || ko.ID != en.ID {
+			t.Fatalf("step %d: en %q, ko %q (lang %s)", i, en.ID, ko.ID, m.lessons.lang)
+		}
+		if v := m.View(); !strings.Contains(v, "해 보기") && ko.TryIt != "" {
+			t.Errorf("step %q: Korean panel lacks its Try it:\n%s", ko.ID, v)
+		}
+		m, _ = press(m, "L")
+		m, _ = press(m, "n")
+	}
+}

@@ -22,27 +22,37 @@ func (m Model) View() string {
 	compact := w < compactWidth || h < compactHeight
 
 	header := m.headerView(w)
-	var bottom []string
-	if m.lessons.open {
-		bottom = append(bottom, m.lessonsView(w, compact))
-	}
-	bottom = append(bottom, m.stripView(w, compact))
-	bottom = append(bottom, m.statusView(w))
+	status := m.statusView(w)
 	m.help.Width = w
-	bottom = append(bottom, m.help.View(m.keys))
+	helpView := m.help.View(m.keys)
+	// With the lessons open the strip shrinks to its compact form: the
+	// panel needs the rows, and the figures stay on screen.
+	strip := m.stripView(w, compact || m.lessons.open)
+	fixed := lipgloss.Height(header) + lipgloss.Height(strip) + lipgloss.Height(status) + lipgloss.Height(helpView)
 
-	used := lipgloss.Height(header)
-	for _, b := range bottom {
-		used += lipgloss.Height(b)
+	var lessons string
+	if m.lessons.open {
+		panesMin := 10 // borders, title, badge and the cards
+		if compact {
+			panesMin = 7
+		}
+		lh := min(m.lessonHeight(w), max(h-fixed-panesMin, 4))
+		lessons = m.lessonsView(w, lh)
+		fixed += lipgloss.Height(lessons)
 	}
-	paneH := max(h-used, 6)
+
+	paneH := max(h-fixed, 6)
 	leftW := w / 2
 	panes := lipgloss.JoinHorizontal(lipgloss.Top,
 		m.paneView(&m.vm, leftW, paneH, compact),
 		m.paneView(&m.ct, w-leftW, paneH, compact))
 
-	screen := lipgloss.JoinVertical(lipgloss.Left, append([]string{header, panes}, bottom...)...)
-	return clip(screen, w, h)
+	parts := []string{header, panes}
+	if lessons != "" {
+		parts = append(parts, lessons)
+	}
+	parts = append(parts, strip, status, helpView)
+	return clip(lipgloss.JoinVertical(lipgloss.Left, parts...), w, h)
 }
 
 // clip cuts the screen to the terminal so that a tiny window never makes the
