@@ -9,6 +9,9 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // cpioWriter writes the "newc" archive format the kernel unpacks into its
@@ -36,6 +39,7 @@ const (
 	cpioReg     = 0o100000
 	cpioSymlink = 0o120000
 	cpioChar    = 0o020000
+	cpioBlock   = 0o060000
 )
 
 func (c *cpioWriter) write(b []byte) {
@@ -156,6 +160,16 @@ func (c *cpioWriter) tree(name, src string) {
 			c.symlink(dst, target)
 		case info.Mode().IsRegular():
 			c.file(dst, uint32(info.Mode().Perm()), p)
+		case info.Mode()&fs.ModeDevice != 0:
+			st, ok := info.Sys().(*syscall.Stat_t)
+			if !ok {
+				return fmt.Errorf("%s: no device number", p)
+			}
+			typ := uint32(cpioBlock)
+			if info.Mode()&fs.ModeCharDevice != 0 {
+				typ = cpioChar
+			}
+			c.header(dst, typ|uint32(info.Mode().Perm()), 0, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 		default:
 			return fmt.Errorf("%s: unsupported file type %v", p, info.Mode().Type())
 		}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/nested"
+)
+
+// This file gives every command that runs a VM the same --mode flag and the
+// same behaviour in nested mode: the command is run again, with the same
+// flags and arguments, inside the L1 machine, and its stdout, stderr and exit
+// status are relayed. A command wires it in with two lines:
+//
+//	mode := addModeFlag(fs)                                  // in setup
+//	if _, done, err := relayNested(fs, *mode, stdout, nil); done { return err } // first in run
+//
+// Inside L1 the decision is always native, so the inner run does the work.
+
+// addModeFlag declares --mode on fs.
+func addModeFlag(fs *flag.FlagSet) *string {
+	return fs.String("mode", nested.ModeAuto,
+		"where the VM runs: auto (native with hardware KVM, else nested), native (this host's /dev/kvm),\n"+
+			"or nested (inside an emulated AMD-V machine under QEMU; timings are then emulated)")
+}
+
+// relayNested decides the mode and says so (on stderr, or as an event.Log
+// JSON line on stdout when the command has --json set). In nested mode it
+// re-runs the command in L1 and returns done=true with the command's result;
+// sink, when not nil, also receives the inner command's events. Ctrl-C and
+// SIGTERM kill QEMU and remove temporary files before the command returns.
+func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink) (d nested.Decision, done bool, err error) {
+	d, err = nested.Decide(mode)
+	if err != nil {
+		return d, true, fmt.Errorf("%w: --mode: %v", errUsage, err)
+	}
+	if !nested.Inside() {
+		msg := fmt.Sprintf("mode %s: %s", d.Mode, d.Reason)
+		if f := fs.Lookup("json"); f != nil && f.Value.String() == "true" {
+			event.Write(stdout, event.Log{Msg: msg})
+		} else {
+			fmt.Fprintf(fs.Output(), "twinboot: %s\n", msg)
+		}
+	}
+	if d.Mode != nested.ModeNested {
+		return d, false, nil
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	opt := nested.Options{
+		Timeout: 30 * time.Minute,
+		Stderr:  fs.Output(),
+		Sink:    logSink(fs.Output()),
+	}
+	job := nested.Job{Args: commandLine(fs), Stdout: stdout, Stderr: fs.Output(), Sink: sink}
+	code, err := runNestedJob(ctx, opt, job)
+	if err != nil {
+		return d, true, err
+	}
+	if code != 0 {
+		return d, true, exitError{code}
+	}
+	return d, true, nil
+}
+
+// commandLine rebuilds the command's arguments from its parsed flag set:
+// the command name, every flag that was set, and the positional arguments.
+func commandLine(fs *flag.FlagSet) []string {
+	args := []string{strings.TrimPrefix(fs.Name(), "twinboot ")}
+	fs.Visit(func(f *flag.Flag) {
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	if rest := fs.Args(); len(rest) > 0 {
+		args = append(append(args, "--"), rest...)
+	}
+	return args
+}

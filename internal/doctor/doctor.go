@@ -1,0 +1,221 @@
+// Package doctor inspects the host for `twinboot doctor`: which KVM it has,
+// which cgroup layout, which tools, whether the guest is built, and which
+// mode `--mode auto` will choose.
+package doctor
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/nested"
+)
+
+// Report is the whole diagnosis; it is also doctor's --json output.
+type Report struct {
+	Kernel   string          `json:"kernel"` // uname -r
+	Root     bool            `json:"root"`
+	InsideL1 bool            `json:"inside_l1"` // running in nested mode's L1
+	KVM      nested.KVMInfo  `json:"kvm"`
+	Cgroup   Cgroup          `json:"cgroup"`
+	Tools    []Tool          `json:"tools"`
+	Guest    Guest           `json:"guest"`
+	Mode     nested.Decision `json:"mode"` // what the requested --mode resolves to
+	Problems []string        `json:"problems"`
+}
+
+// Cgroup is the host's cgroup layout.
+type Cgroup struct {
+	Version string `json:"version"` // v1, v2, hybrid or none
+	Detail  string `json:"detail"`
+}
+
+// Tool is an external program twinboot uses.
+type Tool struct {
+	Name    string `json:"name"`
+	Package string `json:"debian_package"`
+	Use     string `json:"use"`
+	Path    string `json:"path,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// Guest says whether `make guest` has run.
+type Guest struct {
+	Built         bool   `json:"built"`
+	Key           string `json:"key,omitempty"`
+	KernelRelease string `json:"kernel_release,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+var tools = []Tool{
+	{Name: "qemu-system-x86_64", Package: nested.DebianQEMU, Use: "nested mode's L1 machine, and the QEMU peer"},
+	{Name: "runc", Package: "runc", Use: "container peer"},
+	{Name: "crun", Package: "crun", Use: "container peer"},
+	{Name: "busybox", Package: "busybox-static", Use: "the guest's and L1's shell"},
+}
+
+// Inspect diagnoses the host for the given --mode (auto, native, nested).
+func Inspect(ctx context.Context, mode string) (Report, error) {
+	d, err := nested.Decide(mode)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{
+		Root:     os.Geteuid() == 0,
+		InsideL1: nested.Inside(),
+		KVM:      d.KVM,
+		Cgroup:   inspectCgroup("/sys/fs/cgroup"),
+		Mode:     d,
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		r.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	for _, t := range tools {
+		r.Tools = append(r.Tools, inspectTool(ctx, t))
+	}
+	if a, err := guest.Load(guest.BuildDir()); err == nil {
+		r.Guest = Guest{Built: true, Key: a.Key, KernelRelease: a.KernelRelease}
+	} else {
+		r.Guest.Error = err.Error()
+	}
+	r.Problems = problems(r)
+	return r, nil
+}
+
+func inspectTool(ctx context.Context, t Tool) Tool {
+	p, err := exec.LookPath(t.Name)
+	if err != nil {
+		return t
+	}
+	t.Path = p
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	arg := "--version"
+	if t.Name == "busybox" {
+		arg = "--help" // busybox has no --version; its help starts with it
+	}
+	out, _ := exec.CommandContext(ctx, p, arg).CombinedOutput()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	t.Version = strings.TrimSpace(line)
+	return t
+}
+
+// inspectCgroup tells the layouts apart by file system type: cgroup2 at the
+// top is v2; a tmpfs of v1 hierarchies is v1, or hybrid when a cgroup2 is
+// mounted at unified/ beside them (systemd's hybrid layout).
+func inspectCgroup(root string) Cgroup {
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err != nil {
+		return Cgroup{Version: "none", Detail: fmt.Sprintf("%s: %v", root, err)}
+	}
+	switch st.Type {
+	case unix.CGROUP2_SUPER_MAGIC:
+		return Cgroup{Version: "v2", Detail: root + " is cgroup2 (unified)"}
+	case unix.TMPFS_MAGIC:
+		var u unix.Statfs_t
+		if unix.Statfs(filepath.Join(root, "unified"), &u) == nil && u.Type == unix.CGROUP2_SUPER_MAGIC {
+			return Cgroup{Version: "hybrid", Detail: root + " holds v1 hierarchies and a cgroup2 at unified/ (controllers split between them)"}
+		}
+		return Cgroup{Version: "v1", Detail: root + " holds v1 hierarchies only"}
+	case unix.CGROUP_SUPER_MAGIC:
+		return Cgroup{Version: "v1", Detail: root + " is a single v1 hierarchy"}
+	}
+	return Cgroup{Version: "none", Detail: fmt.Sprintf("%s is not a cgroup file system (type %#x)", root, st.Type)}
+}
+
+func problems(r Report) []string {
+	var p []string
+	if !r.Root {
+		p = append(p, "not running as root: the VM, the container and nested mode's tests need root")
+	}
+	tool := func(name string) Tool {
+		for _, t := range r.Tools {
+			if t.Name == name {
+				return t
+			}
+		}
+		return Tool{}
+	}
+	if r.Mode.Mode == nested.ModeNested && tool("qemu-system-x86_64").Path == "" {
+		p = append(p, "nested mode needs qemu-system-x86_64: install the Debian package "+nested.DebianQEMU+" (make deps)")
+	}
+	if r.Mode.Mode == nested.ModeNative && !r.KVM.HardwareBacked {
+		p = append(p, "native mode without hardware-backed KVM: "+r.KVM.Detail)
+	}
+	if r.Mode.Mode == nested.ModeNative && r.KVM.Present && !r.KVM.Usable {
+		p = append(p, "/dev/kvm cannot be opened by this user")
+	}
+	if !r.Guest.Built {
+		p = append(p, "guest not built: run 'make guest'")
+	}
+	for _, t := range r.Tools {
+		// L1 carries only what nested mode needs: the peers run on the host.
+		if t.Path == "" && t.Name != "qemu-system-x86_64" && !r.InsideL1 {
+			p = append(p, fmt.Sprintf("%s missing (%s): install the Debian package %s", t.Name, t.Use, t.Package))
+		}
+	}
+	return p
+}
+
+// WriteText prints the report for people.
+func (r Report) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	yes := func(v bool) string {
+		if v {
+			return "yes"
+		}
+		return "no"
+	}
+	fmt.Fprintf(&b, "host kernel   %s\n", r.Kernel)
+	if r.InsideL1 {
+		fmt.Fprintf(&b, "inside L1     yes: this is nested mode's emulated machine; every timing here is emulated\n")
+	}
+	fmt.Fprintf(&b, "root          %s\n", yes(r.Root))
+	k := r.KVM
+	fmt.Fprintf(&b, "/dev/kvm      %s, flavour %s, hardware-backed %s", yes(k.Present), k.Flavour, yes(k.HardwareBacked))
+	if k.HardwareBacked {
+		fmt.Fprintf(&b, ", nested paging %s, nested %s", yes(k.NestedPaging), yes(k.Nested))
+	}
+	fmt.Fprintf(&b, "\n              %s\n", k.Detail)
+	if k.CPUFlag != "" {
+		fmt.Fprintf(&b, "cpu flag      %s\n", k.CPUFlag)
+	} else {
+		fmt.Fprintf(&b, "cpu flag      neither vmx nor svm in /proc/cpuinfo\n")
+	}
+	fmt.Fprintf(&b, "cgroup        %s: %s\n", r.Cgroup.Version, r.Cgroup.Detail)
+	for _, t := range r.Tools {
+		if t.Path == "" {
+			fmt.Fprintf(&b, "%-13s missing (Debian package %s; used for %s)\n", t.Name, t.Package, t.Use)
+		} else {
+			fmt.Fprintf(&b, "%-13s %s\n", t.Name, t.Version)
+		}
+	}
+	if r.Guest.Built {
+		fmt.Fprintf(&b, "guest         built (key %s, kernel %s)\n", r.Guest.Key, r.Guest.KernelRelease)
+	} else {
+		fmt.Fprintf(&b, "guest         not built: %s\n", r.Guest.Error)
+	}
+	fmt.Fprintf(&b, "mode          %s: %s\n", r.Mode.Mode, r.Mode.Reason)
+	if len(r.Problems) == 0 {
+		fmt.Fprintf(&b, "verdict       ready\n")
+	} else {
+		fmt.Fprintf(&b, "problems:\n")
+		sc := bufio.NewScanner(strings.NewReader(strings.Join(r.Problems, "\n")))
+		for sc.Scan() {
+			fmt.Fprintf(&b, "  - %s\n", sc.Text())
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
