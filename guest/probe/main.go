@@ -26,6 +26,10 @@ const (
 
 const defaultSyscalls = 10000
 
+// ownKernel is set when the kernel command line carries twinboot.*
+// parameters, that is when the probe runs in a VM that twinboot booted.
+var ownKernel bool
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -55,6 +59,9 @@ func run(args []string) int {
 	// The kernel command line only matters where it is ours (a VM); a flag
 	// given explicitly always wins over it.
 	params, _ := observe.CmdlineParams(root)
+	// twinboot.* parameters mean twinboot booted this kernel: only then is
+	// the machine ours to end through the exit port (see powerOff).
+	ownKernel = len(params) > 0
 	if !set["mode"] {
 		if m, ok := params["mode"]; ok {
 			*mode = m

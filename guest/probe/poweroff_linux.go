@@ -19,14 +19,21 @@ import (
 //
 // Outside PID 1 it touches neither the port nor reboot(2): a probe that is
 // not the machine's (or the PID namespace's) init must never stop the host.
+// The port is written only when the kernel command line shows twinboot
+// booted this kernel: as PID 1 of a container with CAP_SYS_RAWIO, the probe
+// shares the host's kernel and an OUT would reach the host's hardware (or its
+// own hypervisor). reboot(2) is safe there: in a PID namespace it only ends
+// that namespace's init.
 func powerOff(pid1 bool, status int) {
 	if !pid1 {
 		fmt.Fprintln(os.Stderr, "probe: poweroff mode outside PID 1: exiting instead")
 		return
 	}
 	unix.Sync()
-	if err := writeExitPort(uint8(status)); err != nil {
-		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+	if ownKernel {
+		if err := writeExitPort(uint8(status)); err != nil {
+			fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+		}
 	}
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART); err != nil {
 		fmt.Fprintf(os.Stderr, "probe: reboot: %v\n", err)

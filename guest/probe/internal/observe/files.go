@@ -29,6 +29,12 @@ const (
 // size hint does not matter.
 func readFile(root fs.FS, name string) ([]byte, error) {
 	b, err := fs.ReadFile(root, name)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// The path inside the error is the fs.FS one, without the leading
+		// slash; say it the way a reader of the report expects.
+		return nil, fmt.Errorf("read /%s: %w", name, pe.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read /%s: %w", name, err)
 	}
