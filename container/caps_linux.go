@@ -3,31 +3,26 @@ package container
 import (
 	"fmt"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// applyCapabilities sets the five capability sets of the calling thread from
-// the config. The bounding set is trimmed first (it needs CAP_SETPCAP, which
-// the next step may drop); then capset(2) sets effective, permitted and
-// inheritable in one call; ambient capabilities last, since the kernel only
-// accepts an ambient capability that is already permitted and inheritable.
-func applyCapabilities(c *specs.LinuxCapabilities) error {
-	bounding := capMask(c.Bounding)
+// applyCapabilities sets the five capability sets of the calling thread. The
+// bounding set is trimmed first (it needs CAP_SETPCAP, which the next step
+// may drop); then capset(2) sets effective, permitted and inheritable in one
+// call; ambient capabilities last, since the kernel only accepts an ambient
+// capability that is already permitted and inheritable.
+func applyCapabilities(k *capsOp) error {
 	for n := uint(0); n <= lastCap(); n++ {
-		if bounding&(1<<n) == 0 {
+		if k.Bounding&(1<<n) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(n), 0, 0, 0); err != nil {
 				return fmt.Errorf("drop capability %d from the bounding set: %w", n, err)
 			}
 		}
 	}
-	// Ambient capabilities must also be inheritable.
-	inh := capMask(c.Inheritable) | capMask(c.Ambient)
-	eff, perm := capMask(c.Effective), capMask(c.Permitted)
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
-		{Effective: uint32(eff), Permitted: uint32(perm), Inheritable: uint32(inh)},
-		{Effective: uint32(eff >> 32), Permitted: uint32(perm >> 32), Inheritable: uint32(inh >> 32)},
+		{Effective: uint32(k.Effective), Permitted: uint32(k.Permitted), Inheritable: uint32(k.Inheritable)},
+		{Effective: uint32(k.Effective >> 32), Permitted: uint32(k.Permitted >> 32), Inheritable: uint32(k.Inheritable >> 32)},
 	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
@@ -35,9 +30,9 @@ func applyCapabilities(c *specs.LinuxCapabilities) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
-	for _, name := range c.Ambient {
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(capNames[name]), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient %s: %w", name, err)
+	for _, n := range k.Ambient {
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %d: %w", n, err)
 		}
 	}
 	return nil

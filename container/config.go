@@ -40,7 +40,9 @@ func DefaultSpec(rootfs string, args []string) *specs.Spec {
 		args = DefaultArgs
 	}
 	return &specs.Spec{
-		Version: specs.Version,
+		// The oldest version with every field used here, so that older
+		// runtimes (crun 1.8 refuses "1.3.0") accept the bundle too.
+		Version: "1.0.2",
 		Process: &specs.Process{
 			Args: append([]string(nil), args...),
 			Env:  []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/"},

@@ -2,13 +2,11 @@ package container
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,19 +22,6 @@ const (
 	initStatusFD = 4 // init → parent: "pivot <ns>", "exec <ns>" or "error <text>"; EOF at exec
 	initExeFD    = 5 // this binary, which the init was started through
 )
-
-// initConfig is everything the init needs, sent by the parent.
-type initConfig struct {
-	OCI      *specs.Spec `json:"oci"`
-	Rootfs   string      `json:"rootfs"`
-	Exe      string      `json:"exe"`
-	StateDir string      `json:"state_dir"`
-	Overlay  bool        `json:"overlay"`
-	CgroupNS bool        `json:"cgroupns"` // enter a cgroup namespace after joining the cgroup
-	Cgroup   string      `json:"cgroup_version"`
-
-	lateMounts []specs.Mount
-}
 
 // MaybeInit runs the container init and exits if this process was started as
 // one; otherwise it returns at once. A program that calls Run and has no
@@ -64,20 +49,16 @@ func initContainer(status *os.File) error {
 	unix.CloseOnExec(initExeFD)
 	cfgPipe := os.NewFile(initConfigFD, "init-config")
 	r := bufio.NewReader(cfgPipe)
-	line, err := r.ReadBytes('\n')
+	c, err := decodeInitConfig(r)
 	if err != nil {
-		return fmt.Errorf("read config from parent: %w", err)
+		return err
 	}
-	var c initConfig
-	if err := json.Unmarshal(line, &c); err != nil {
-		return fmt.Errorf("decode config from parent: %w", err)
-	}
-	if c.OCI.Hostname != "" {
-		if err := unix.Sethostname([]byte(c.OCI.Hostname)); err != nil {
+	if c.Hostname != "" {
+		if err := unix.Sethostname([]byte(c.Hostname)); err != nil {
 			return fmt.Errorf("sethostname: %w", err)
 		}
 	}
-	if err := setupRootfs(&c); err != nil {
+	if err := setupRootfs(c); err != nil {
 		return err
 	}
 	fmt.Fprintf(status, "pivot %d\n", monotonicNow())
@@ -95,12 +76,12 @@ func initContainer(status *os.File) error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	for _, m := range c.lateMounts {
-		if err := mountCgroupFS(m, c.Cgroup); err != nil {
+	for _, m := range c.CgroupMounts {
+		if err := mountCgroupFS(m, c.CgroupVersion); err != nil {
 			return err
 		}
 	}
-	if err := setupProcess(c.OCI.Process); err != nil {
+	if err := setupProcess(c); err != nil {
 		return err
 	}
 	// The status pipe closes itself at a successful exec; that EOF is how
@@ -109,37 +90,37 @@ func initContainer(status *os.File) error {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
 	fmt.Fprintf(status, "exec %d\n", monotonicNow())
-	err = unix.Exec(c.Exe, c.OCI.Process.Args, c.OCI.Process.Env)
+	err = unix.Exec(c.Exe, c.Args, c.Env)
 	return fmt.Errorf("exec %s: %w", c.Exe, err)
 }
 
 // setupProcess applies the OCI process settings, in the order the kernel
 // needs: limits and working directory while still root, then the ids, then
 // the capabilities that survive into the workload.
-func setupProcess(p *specs.Process) error {
-	for _, rl := range p.Rlimits {
+func setupProcess(c *initConfig) error {
+	for _, rl := range c.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Setrlimit(rlimitNames[rl.Type], &lim); err != nil {
-			return fmt.Errorf("setrlimit %s: %w", rl.Type, err)
+		if err := unix.Setrlimit(rl.Resource, &lim); err != nil {
+			return fmt.Errorf("setrlimit %d: %w", rl.Resource, err)
 		}
 	}
-	if p.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+	if c.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*c.OOMScoreAdj)), 0); err != nil {
 			return fmt.Errorf("oom_score_adj: %w", err)
 		}
 	}
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return fmt.Errorf("chdir %s: %w", p.Cwd, err)
+	if err := unix.Chdir(c.Cwd); err != nil {
+		return fmt.Errorf("chdir %s: %w", c.Cwd, err)
 	}
-	if err := setIDs(p.User, p.Capabilities != nil); err != nil {
+	if err := setIDs(c.UID, c.GID, c.Groups, c.Caps != nil); err != nil {
 		return err
 	}
-	if p.Capabilities != nil {
-		if err := applyCapabilities(p.Capabilities); err != nil {
+	if c.Caps != nil {
+		if err := applyCapabilities(c.Caps); err != nil {
 			return err
 		}
 	}
-	if p.NoNewPrivileges {
+	if c.NoNewPrivs {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("no_new_privs: %w", err)
 		}
@@ -151,8 +132,8 @@ func setupProcess(p *specs.Process) error {
 // syscall.Setuid changes every thread of the runtime, but this init only
 // cares about the locked thread that will call execve, and the runtime-wide
 // version would also reset the capabilities it is about to set.
-func setIDs(u specs.User, keepCaps bool) error {
-	if u.UID == 0 && u.GID == 0 && len(u.AdditionalGids) == 0 {
+func setIDs(uid, gid uint32, groups []uint32, keepCaps bool) error {
+	if uid == 0 && gid == 0 && len(groups) == 0 {
 		return nil
 	}
 	if keepCaps {
@@ -160,16 +141,19 @@ func setIDs(u specs.User, keepCaps bool) error {
 			return fmt.Errorf("keepcaps: %w", err)
 		}
 	}
-	groups := make([]uint32, len(u.AdditionalGids))
-	copy(groups, u.AdditionalGids)
 	if err := setgroups(groups); err != nil {
 		return fmt.Errorf("setgroups: %w", err)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGID, uintptr(u.GID), 0, 0); e != 0 {
-		return fmt.Errorf("setgid %d: %w", u.GID, e)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGID, uintptr(gid), 0, 0); e != 0 {
+		return fmt.Errorf("setgid %d: %w", gid, e)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETUID, uintptr(u.UID), 0, 0); e != 0 {
-		return fmt.Errorf("setuid %d: %w", u.UID, e)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETUID, uintptr(uid), 0, 0); e != 0 {
+		return fmt.Errorf("setuid %d: %w", uid, e)
+	}
+	// A change of credentials clears the parent-death signal; restore it
+	// so that the workload still dies with the runtime.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("pdeathsig: %w", err)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,25 +47,29 @@ func setupRootfs(c *initConfig) error {
 		if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
 			return fmt.Errorf("mount overlay on %s: %w", root, err)
 		}
-	} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs %s onto itself: %w", root, err)
-	}
-	var late []specs.Mount // mounts that must wait for the cgroup namespace
-	for _, m := range c.OCI.Mounts {
-		if m.Type == "cgroup" || m.Type == "cgroup2" {
-			late = append(late, m)
-			continue
+	} else {
+		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs %s onto itself: %w", root, err)
 		}
-		if err := mountInRoot(root, m, c.Overlay); err != nil {
+		// Read-only at once, not after the other mounts: a mount point
+		// missing from the rootfs must fail (EROFS) rather than be created
+		// in a directory other runs share.
+		if c.Readonly {
+			if err := remountReadonly(root); err != nil {
+				return fmt.Errorf("make root read-only: %w", err)
+			}
+		}
+	}
+	for _, m := range c.Mounts {
+		if err := mountInRoot(root, m); err != nil {
 			return err
 		}
-		if m.Destination == "/dev" && m.Type == "tmpfs" {
+		if m.Dest == "/dev" && c.PopulateDev {
 			if err := populateDev(root); err != nil {
 				return err
 			}
 		}
 	}
-	c.lateMounts = late
 	if err := unix.Chdir(root); err != nil {
 		return fmt.Errorf("chdir %s: %w", root, err)
 	}
@@ -79,19 +82,14 @@ func setupRootfs(c *initConfig) error {
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
 	}
-	for _, p := range c.OCI.Linux.MaskedPaths {
+	for _, p := range c.MaskedPaths {
 		if err := maskPath(p); err != nil {
 			return err
 		}
 	}
-	for _, p := range c.OCI.Linux.ReadonlyPaths {
+	for _, p := range c.ReadonlyPaths {
 		if err := readonlyPath(p); err != nil {
 			return err
-		}
-	}
-	if c.OCI.Root.Readonly && !c.Overlay {
-		if err := remountReadonly("/"); err != nil {
-			return fmt.Errorf("make root read-only: %w", err)
 		}
 	}
 	return nil
@@ -100,39 +98,38 @@ func setupRootfs(c *initConfig) error {
 // mountInRoot performs one OCI mount under root (still a host path: this
 // runs before pivot_root). The destination is resolved inside root so that a
 // symbolic link in the rootfs cannot point a mount at the host.
-func mountInRoot(root string, m specs.Mount, writable bool) error {
-	dest, err := resolveInRoot(root, m.Destination)
+func mountInRoot(root string, m mountOp) error {
+	dest, err := resolveInRoot(root, m.Dest)
 	if errors.Is(err, os.ErrNotExist) {
-		if !writable {
-			return fmt.Errorf("mount %s: mount point missing in a read-only rootfs", m.Destination)
+		dest = filepath.Join(root, filepath.Clean("/"+m.Dest))
+		if err = os.MkdirAll(dest, 0o755); errors.Is(err, unix.EROFS) {
+			return fmt.Errorf("mount %s: the mount point is missing and the root is read-only", m.Dest)
 		}
-		dest = filepath.Join(root, filepath.Clean("/"+m.Destination))
-		if err = os.MkdirAll(dest, 0o755); err == nil {
-			dest, err = resolveInRoot(root, m.Destination)
+		if err == nil {
+			dest, err = resolveInRoot(root, m.Dest)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("mount %s: %w", m.Destination, err)
+		return fmt.Errorf("mount %s: %w", m.Dest, err)
 	}
-	flags, data := parseMountOptions(m.Options)
-	typ, src := m.Type, m.Source
+	flags, typ, src := m.Flags, m.Type, m.Source
 	if flags&unix.MS_BIND != 0 || typ == "bind" {
 		typ = ""
 		flags |= unix.MS_BIND
 		if !filepath.IsAbs(src) {
-			return fmt.Errorf("mount %s: bind source %q must be an absolute host path", m.Destination, src)
+			return fmt.Errorf("mount %s: bind source %q must be an absolute host path", m.Dest, src)
 		}
 	}
 	// A bind mount takes its flags only from a second, remounting call.
-	if err := unix.Mount(src, dest, typ, flags&^unix.MS_RDONLY, data); err != nil {
-		return fmt.Errorf("mount %s (%s): %w", m.Destination, m.Type, err)
+	if err := unix.Mount(src, dest, typ, flags&^unix.MS_RDONLY, m.Data); err != nil {
+		return fmt.Errorf("mount %s (%s): %w", m.Dest, m.Type, err)
 	}
 	if flags&unix.MS_RDONLY != 0 {
 		if flags&unix.MS_BIND != 0 {
 			return remountReadonly(dest)
 		}
-		if err := unix.Mount("", dest, "", unix.MS_REMOUNT|flags, data); err != nil {
-			return fmt.Errorf("mount %s read-only: %w", m.Destination, err)
+		if err := unix.Mount("", dest, "", unix.MS_REMOUNT|flags, m.Data); err != nil {
+			return fmt.Errorf("mount %s read-only: %w", m.Dest, err)
 		}
 	}
 	return nil
@@ -240,16 +237,15 @@ func readonlyPath(p string) error {
 // mountCgroupFS mounts the cgroup file system the config asks for, after the
 // init has entered its cgroup namespace, so that the container sees its own
 // cgroup as the root. On a hybrid or v2 host that is the unified hierarchy.
-func mountCgroupFS(m specs.Mount, version string) error {
+func mountCgroupFS(m mountOp, version string) error {
 	if version == "v1" {
-		return fmt.Errorf("mount %s: a cgroup mount on a v1-only host is not supported", m.Destination)
+		return fmt.Errorf("mount %s: a cgroup mount on a v1-only host is not supported", m.Dest)
 	}
-	if err := os.MkdirAll(m.Destination, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
-		return fmt.Errorf("mount %s: %w", m.Destination, err)
+	if err := os.MkdirAll(m.Dest, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
+		return fmt.Errorf("mount %s: %w", m.Dest, err)
 	}
-	flags, _ := parseMountOptions(m.Options)
-	if err := unix.Mount("cgroup2", m.Destination, "cgroup2", flags, ""); err != nil {
-		return fmt.Errorf("mount cgroup2 on %s: %w", m.Destination, err)
+	if err := unix.Mount("cgroup2", m.Dest, "cgroup2", m.Flags, ""); err != nil {
+		return fmt.Errorf("mount cgroup2 on %s: %w", m.Dest, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package container
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -273,23 +272,15 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 // on, and follows its status pipe until it executes the workload (EOF) or
 // reports an error.
 func (r *runner) handshake() error {
-	ic := initConfig{
-		OCI: r.cfg.OCI, Rootfs: r.cfg.Rootfs, Exe: r.cfg.Exe, StateDir: r.st.dir,
-		Overlay: r.overlay, CgroupNS: hasNamespace(r.cfg.OCI.Linux, specs.CgroupNamespace),
-		Cgroup: r.cg.version,
-	}
-	b, err := json.Marshal(ic)
-	if err != nil {
-		return fmt.Errorf("encode init config: %w", err)
-	}
-	if _, err := r.cfgW.Write(append(b, '\n')); err != nil {
+	b := newInitConfig(r.cfg, r.st.dir, r.overlay, r.cg.version).encode()
+	if _, err := r.cfgW.Write(b); err != nil {
 		return r.initFailed(fmt.Errorf("send init config: %w", err))
 	}
 	// While the init builds its root file system, join it to the cgroup:
 	// on v1 this is the slow step, and the two overlap.
 	if !r.cmd.SysProcAttr.UseCgroupFD {
 		if err := r.cg.add(r.cmd.Process.Pid); err != nil {
-			return err
+			return r.initFailed(err)
 		}
 	}
 	if _, err := r.cfgW.Write([]byte("go\n")); err != nil {

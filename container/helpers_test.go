@@ -1,0 +1,44 @@
+package container
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/twinboot/twinboot/internal/testutil"
+)
+
+// labRootfs returns the lab's rootfs (probe at /init, static busybox), or
+// skips (fails under make test) when `make guest` has not run.
+func labRootfs(t testing.TB) string {
+	t.Helper()
+	testutil.Root(t)
+	return testutil.Guest(t).Rootfs
+}
+
+// writeBundle writes an OCI bundle whose root is rootfs, from DefaultSpec
+// changed by edit, and returns its directory (removed after the test).
+func writeBundle(t testing.TB, rootfs string, args []string, edit func(m map[string]any)) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := json.Marshal(DefaultSpec(rootfs, args))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

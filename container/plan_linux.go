@@ -1,0 +1,62 @@
+package container
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// newInitConfig translates a checked OCI config into the init's flat
+// instructions. Everything that can be decided before the container exists
+// (mount flags, capability masks, rlimit numbers) is decided here, in the
+// parent, so that the init only acts.
+func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion string) *initConfig {
+	oci, p, l := cfg.OCI, cfg.OCI.Process, cfg.OCI.Linux
+	c := &initConfig{
+		Hostname:      oci.Hostname,
+		Rootfs:        cfg.Rootfs,
+		StateDir:      stateDir,
+		Overlay:       overlay,
+		Readonly:      oci.Root.Readonly,
+		CgroupNS:      hasNamespace(l, specs.CgroupNamespace),
+		CgroupVersion: cgroupVersion,
+		MaskedPaths:   l.MaskedPaths,
+		ReadonlyPaths: l.ReadonlyPaths,
+		Exe:           cfg.Exe,
+		Args:          p.Args,
+		Env:           p.Env,
+		Cwd:           p.Cwd,
+		UID:           p.User.UID,
+		GID:           p.User.GID,
+		Groups:        p.User.AdditionalGids,
+		OOMScoreAdj:   p.OOMScoreAdj,
+		NoNewPrivs:    p.NoNewPrivileges,
+	}
+	for _, m := range oci.Mounts {
+		flags, data := parseMountOptions(m.Options)
+		op := mountOp{Source: m.Source, Dest: m.Destination, Type: m.Type, Flags: flags, Data: data}
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
+			c.CgroupMounts = append(c.CgroupMounts, op)
+			continue
+		}
+		c.Mounts = append(c.Mounts, op)
+		if m.Destination == "/dev" && m.Type == "tmpfs" {
+			c.PopulateDev = true
+		}
+	}
+	for _, r := range p.Rlimits {
+		c.Rlimits = append(c.Rlimits, rlimitOp{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
+	}
+	if k := p.Capabilities; k != nil {
+		c.Caps = &capsOp{
+			Bounding:  capMask(k.Bounding),
+			Effective: capMask(k.Effective),
+			Permitted: capMask(k.Permitted),
+			// The kernel accepts an ambient capability only if it is also
+			// inheritable.
+			Inheritable: capMask(k.Inheritable) | capMask(k.Ambient),
+		}
+		for _, a := range k.Ambient {
+			c.Caps.Ambient = append(c.Caps.Ambient, capNames[a])
+		}
+	}
+	return c
+}
