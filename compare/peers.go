@@ -157,6 +157,8 @@ func ociPeer(name string, opt Options, host Host) (runner, string, string) {
 	return run, v, ""
 }
 
+const ociVersion = "1.0.2"
+
 // writeBundle writes a temporary OCI bundle: config.json pointing at rootfs
 // (read-only, so the runs never change it).
 func writeBundle(rootfs string, args []string) (string, error) {
@@ -164,7 +166,11 @@ func writeBundle(rootfs string, args []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("peer bundle: %w", err)
 	}
-	b, err := json.MarshalIndent(container.DefaultSpec(rootfs, args), "", "  ")
+	spec := container.DefaultSpec(rootfs, args)
+	// crun 1.8 refuses versions newer than it knows ("unknown version
+	// specified"); 1.0.2 is what Debian's runc and crun both write and read.
+	spec.Version = ociVersion
+	b, err := json.MarshalIndent(spec, "", "  ")
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
 	}
