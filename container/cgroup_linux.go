@@ -87,7 +87,7 @@ func newCgroup1(version, name string, res *specs.LinuxResources, record func([]s
 			res = &r
 		}
 	}
-	path := cgroup1.NestedPath(name)
+	path := nestedPath(name)
 	if err := record(v1Dirs(path, subs)); err != nil {
 		return nil, err
 	}
