@@ -41,6 +41,9 @@ func init() {
 			sub := args[0]
 			// Flags may also follow the subcommand: parse what is left.
 			if err := fs.Parse(args[1:]); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return nil // fs.Parse printed the usage
+				}
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
 			if fs.NArg() > 0 {
@@ -90,11 +93,8 @@ func guestBuild(probe, busybox string, jobs int, progress, stdout io.Writer) err
 
 func guestInfo(asJSON bool, stdout io.Writer) error {
 	a, err := guest.Load(guest.BuildDir())
-	if errors.Is(err, guest.ErrNotBuilt) {
-		return fmt.Errorf("%w", err)
-	}
 	if err != nil {
-		return err
+		return err // ErrNotBuilt says to run make guest
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
