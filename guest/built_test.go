@@ -144,3 +144,35 @@ func TestKernelDroppedOption(t *testing.T) {
 		t.Fatalf("error %q should name CONFIG_TMPFS and only it", err)
 	}
 }
+
+// When make fails, the end of the build log is printed with its path, and
+// the error names the log. A tree whose Makefile fails at once stands in for
+// a broken kernel tree.
+func TestKernelFailureShowsLog(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		testutil.Missing(t, "make: %v", err)
+	}
+	tree := t.TempDir()
+	mk := "tinyconfig:\n\t@echo boom-from-the-kernel-makefile; exit 3\n"
+	if err := os.WriteFile(filepath.Join(tree, "Makefile"), []byte(mk), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	_, err := guest.BuildKernel(context.Background(), guest.KernelSpec{
+		GuestDir:      dir,
+		ObjDir:        filepath.Join(dir, "obj"),
+		SourceTree:    tree,
+		SourceVersion: "0-test",
+		Progress:      &progress,
+	})
+	if err == nil {
+		t.Fatal("no error from a failing make")
+	}
+	if !strings.Contains(err.Error(), "build.log") {
+		t.Errorf("error %q does not name the log", err)
+	}
+	if !strings.Contains(progress.String(), "boom-from-the-kernel-makefile") || !strings.Contains(progress.String(), "last lines of") {
+		t.Errorf("progress does not show the log's tail:\n%s", progress.String())
+	}
+}
