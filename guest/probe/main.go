@@ -47,11 +47,12 @@ func run(args []string) int {
 	pid1 := os.Getpid() == 1
 	var r report.Report
 	if pid1 {
-		// A VM's PID 1 starts with nothing mounted; a container's usually
-		// has /proc from its runtime. Mount only what is missing.
-		mountErrs := mountEssentials()
-		for k, v := range mountErrs {
-			noteErr(&r, k, v)
+		// The probe needs /proc and /sys to look at the world; as PID 1 it
+		// mounts them when nobody did. Failures are reported, not fatal.
+		for _, m := range []struct{ target, fstype string }{{"/proc", "proc"}, {"/sys", "sysfs"}} {
+			if err := mountMissing(m.target, m.fstype); err != nil {
+				noteErr(&r, "mount "+m.target, err)
+			}
 		}
 	}
 
@@ -62,6 +63,11 @@ func run(args []string) int {
 	// twinboot.* parameters mean twinboot booted this kernel: only then is
 	// the machine ours to end through the exit port (see powerOff).
 	ownKernel = len(params) > 0
+	if pid1 && needDevtmpfs(ownKernel) {
+		if err := mountMissing("/dev", "devtmpfs"); err != nil {
+			noteErr(&r, "mount /dev", err)
+		}
+	}
 	if !set["mode"] {
 		if m, ok := params["mode"]; ok {
 			*mode = m

@@ -7,33 +7,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// essentialMounts are the file systems the probe needs to read the world. A
-// VM's PID 1 starts on a bare initramfs where none of them are mounted.
-var essentialMounts = []struct{ target, fstype string }{
-	{"/proc", "proc"},
-	{"/sys", "sysfs"},
-	{"/dev", "devtmpfs"},
+// mountMissing mounts fstype on target unless target already is a mount
+// point. A VM's PID 1 starts on a bare initramfs where nothing is mounted; a
+// container's runtime usually mounted /proc already.
+func mountMissing(target, fstype string) error {
+	mounted, err := isMountPoint(target)
+	if err != nil || mounted {
+		return err
+	}
+	if err := unix.Mount(fstype, target, fstype, unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", fstype, target, err)
+	}
+	return nil
 }
 
-// mountEssentials mounts each essential file system whose mount point is not
-// already a mount point. Errors are returned per mount, keyed "mount <path>",
-// so the report says what was missing rather than the probe dying.
-func mountEssentials() map[string]error {
-	errs := map[string]error{}
-	for _, m := range essentialMounts {
-		mounted, err := isMountPoint(m.target)
-		if err != nil {
-			errs["mount "+m.target] = err
-			continue
-		}
-		if mounted {
-			continue
-		}
-		if err := unix.Mount(m.fstype, m.target, m.fstype, unix.MS_NOSUID|unix.MS_NOEXEC, ""); err != nil {
-			errs["mount "+m.target] = fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
-		}
+// needDevtmpfs says whether PID 1 should mount devtmpfs on /dev. devtmpfs is
+// the kernel's own view of every device: right in a VM twinboot booted,
+// where it brings /dev/ttyS0 for the shell, but in a container it would hand
+// the host's devices to the guest. There the probe mounts it only when /dev
+// is unusable (no /dev/null), and otherwise keeps what the runtime gave it.
+func needDevtmpfs(ownKernel bool) bool {
+	if ownKernel {
+		return true
 	}
-	return errs
+	_, err := os.Stat("/dev/null")
+	return err != nil
 }
 
 // isMountPoint says whether dir sits on a different file system than its
