@@ -300,7 +300,8 @@ func exportStatus(dir string, files []string) string {
 	for i, f := range files {
 		names[i] = strings.TrimPrefix(strings.TrimPrefix(f, dir), "/")
 	}
-	return fmt.Sprintf("exported %d files to %s: %s", len(files), dir, strings.Join(names, ", "))
+	// The directory first: a long list of names is cut at the screen's edge.
+	return fmt.Sprintf("exported %d files to %s (%s)", len(files), dir, strings.Join(names, ", "))
 }
 
 // apply folds one engine event into the model.

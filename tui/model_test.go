@@ -253,7 +253,7 @@ func TestBenchProgressAndExport(t *testing.T) {
 	if eng.exported != "/tmp/twinboot-export" {
 		t.Errorf("export dir = %q", eng.exported)
 	}
-	want := "exported 3 files to /tmp/twinboot-export: results.json, results.csv, boot.svg"
+	want := "exported 3 files to /tmp/twinboot-export (results.json, results.csv, boot.svg)"
 	if m.status != want {
 		t.Errorf("status = %q, want %q", m.status, want)
 	}
