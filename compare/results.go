@@ -21,16 +21,19 @@ const Schema = "twinboot/v1"
 // Results is the whole document written by `twinboot run --json`, `bench
 // --format json` and read by `twinboot chart`.
 type Results struct {
-	Schema   string    `json:"schema"`
-	Created  time.Time `json:"created"`
-	Command  string    `json:"command"` // "run" or "bench"
-	Host     Host      `json:"host"`
-	Mode     string    `json:"mode"`     // "native" or "nested"
-	Emulated bool      `json:"emulated"` // true when every timing was measured under emulation
-	Config   Config    `json:"config"`
-	Runs     []Run     `json:"runs"`
-	Stats    []Stat    `json:"stats,omitempty"` // per metric and side, over Runs (bench)
-	Peers    []Peer    `json:"peers,omitempty"` // which peers ran, their versions, or why skipped
+	Schema  string    `json:"schema"`
+	Created time.Time `json:"created"`
+	Command string    `json:"command"` // "run" or "bench"
+	Host    Host      `json:"host"`
+	// Outer is, in nested mode, the physical machine that ran the lab
+	// machine; Host is then the lab machine, where every figure was taken.
+	Outer    *Host  `json:"outer_host,omitempty"`
+	Mode     string `json:"mode"`     // "native" or "nested"
+	Emulated bool   `json:"emulated"` // true when every timing was measured under emulation
+	Config   Config `json:"config"`
+	Runs     []Run  `json:"runs"`
+	Stats    []Stat `json:"stats,omitempty"` // per metric and side, over Runs (bench)
+	Peers    []Peer `json:"peers,omitempty"` // which peers ran, their versions, or why skipped
 	// SyscallBaseline is one extra VM boot with an empty getppid burst, made
 	// once per command: the exits it counts are what booting costs without
 	// the burst (see Kernel.VMSyscallExits).

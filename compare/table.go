@@ -70,6 +70,11 @@ func writeSideBySide(w io.Writer, r *Run) {
 	g.row("", "VMM overhead", bytesText(vmm.VMMOverheadBytes), "PSS", bytesText(ctm.PSSBytes))
 	g.row("", "MemTotal seen inside", seenMem(vm), "MemTotal seen inside", seenMem(ct))
 	g.write(w)
+	for _, s := range []*Side{vm, ct} {
+		if s != nil && s.Error != "" {
+			fmt.Fprintf(w, "%s failed: %s\n", s.Name, s.Error)
+		}
+	}
 }
 
 // grid prints rows of cells in columns as wide as their widest cell, with
@@ -152,7 +157,7 @@ func endText(s *Side) string {
 	case s == nil:
 		return "not run"
 	case s.Error != "":
-		return s.Reason + ": " + s.Error
+		return s.Reason + " (failed, see below)"
 	}
 	return s.Reason
 }
