@@ -34,6 +34,7 @@ type initConfig struct {
 	Caps          *capsOp
 	NoNewPrivs    bool
 	PopulateDev   bool // /dev is a fresh tmpfs: add the default devices
+	UserNS        bool // mknod is refused: bind-mount the host's device nodes
 }
 
 type mountOp struct {
@@ -66,7 +67,7 @@ func (c *initConfig) encode() []byte {
 	line("hostname", q(c.Hostname))
 	line("rootfs", q(c.Rootfs))
 	line("state", q(c.StateDir))
-	line("flags", bl(c.Overlay), bl(c.Readonly), bl(c.CgroupNS), q(c.CgroupVersion), bl(c.NoNewPrivs), bl(c.PopulateDev))
+	line("flags", bl(c.Overlay), bl(c.Readonly), bl(c.CgroupNS), q(c.CgroupVersion), bl(c.NoNewPrivs), bl(c.PopulateDev), bl(c.UserNS))
 	for _, m := range c.Mounts {
 		line("mount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data))
 	}
@@ -130,7 +131,7 @@ func decodeInitConfig(r *bufio.Reader) (*initConfig, error) {
 			c.StateDir = d.str()
 		case "flags":
 			c.Overlay, c.Readonly, c.CgroupNS = d.bool(), d.bool(), d.bool()
-			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev = d.str(), d.bool(), d.bool()
+			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev, c.UserNS = d.str(), d.bool(), d.bool(), d.bool()
 		case "mount", "cgmount":
 			m := mountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str()}
 			if f[0] == "mount" {

@@ -29,6 +29,7 @@ func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion str
 		Groups:        p.User.AdditionalGids,
 		OOMScoreAdj:   p.OOMScoreAdj,
 		NoNewPrivs:    p.NoNewPrivileges,
+		UserNS:        hasNamespace(l, specs.UserNamespace),
 	}
 	for _, m := range oci.Mounts {
 		flags, data := parseMountOptions(m.Options)

@@ -10,9 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// defaultDevices are the device nodes every container's /dev gets. They are
-// bind mounts of the host's nodes rather than mknod: mknod is refused inside a
-// user namespace, and a bind mount works with and without one.
+// defaultDevices are the device nodes every container's /dev gets.
 var defaultDevices = []struct {
 	name         string
 	major, minor int64
@@ -65,7 +63,7 @@ func setupRootfs(c *initConfig) error {
 			return err
 		}
 		if m.Dest == "/dev" && c.PopulateDev {
-			if err := populateDev(root); err != nil {
+			if err := populateDev(root, c.UserNS); err != nil {
 				return err
 			}
 		}
@@ -120,17 +118,19 @@ func mountInRoot(root string, m mountOp) error {
 			return fmt.Errorf("mount %s: bind source %q must be an absolute host path", m.Dest, src)
 		}
 	}
-	// A bind mount takes its flags only from a second, remounting call.
-	if err := unix.Mount(src, dest, typ, flags&^unix.MS_RDONLY, m.Data); err != nil {
-		return fmt.Errorf("mount %s (%s): %w", m.Dest, m.Type, err)
+	if flags&unix.MS_BIND == 0 {
+		if err := unix.Mount(src, dest, typ, flags, m.Data); err != nil {
+			return fmt.Errorf("mount %s (%s): %w", m.Dest, m.Type, err)
+		}
+		return nil
+	}
+	// A bind mount ignores its other flags; a second, remounting call
+	// applies them.
+	if err := unix.Mount(src, dest, "", flags&^unix.MS_RDONLY, m.Data); err != nil {
+		return fmt.Errorf("bind %s on %s: %w", src, m.Dest, err)
 	}
 	if flags&unix.MS_RDONLY != 0 {
-		if flags&unix.MS_BIND != 0 {
-			return remountReadonly(dest)
-		}
-		if err := unix.Mount("", dest, "", unix.MS_REMOUNT|flags, m.Data); err != nil {
-			return fmt.Errorf("mount %s read-only: %w", m.Dest, err)
-		}
+		return remountReadonly(dest)
 	}
 	return nil
 }
@@ -183,11 +183,23 @@ func remountReadonly(path string) error {
 	return nil
 }
 
-// populateDev fills a fresh /dev tmpfs (root is still the host path).
-func populateDev(root string) error {
+// populateDev fills a fresh /dev tmpfs (root is still the host path). The
+// nodes are made with mknod, which costs no mount; inside a user namespace
+// mknod is refused, and the host's nodes are bind-mounted instead.
+func populateDev(root string, userns bool) error {
 	dev := filepath.Join(root, "dev")
 	for _, d := range defaultDevices {
 		p := filepath.Join(dev, d.name)
+		if !userns {
+			if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(uint32(d.major), uint32(d.minor)))); err != nil {
+				return fmt.Errorf("mknod /dev/%s: %w", d.name, err)
+			}
+			// mknod obeys the umask; the nodes must be usable by all.
+			if err := unix.Chmod(p, 0o666); err != nil {
+				return fmt.Errorf("chmod /dev/%s: %w", d.name, err)
+			}
+			continue
+		}
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
 		if err != nil {
 			return fmt.Errorf("create /dev/%s: %w", d.name, err)

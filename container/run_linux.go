@@ -173,6 +173,11 @@ func (r *runner) sysProcAttr() (*syscall.SysProcAttr, error) {
 			attr.UidMappings = idMaps(l.UIDMappings)
 			attr.GidMappings = idMaps(l.GIDMappings)
 			attr.GidMappingsEnableSetgroups = true
+			// Creating the namespace gives the child every capability in
+			// it, but it is still host root, a uid the namespace does not
+			// map; execve would drop those capabilities. Becoming the
+			// namespace's root first (host uid userNSBase) keeps them.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 		}
 	}
 	return attr, nil

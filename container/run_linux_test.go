@@ -1,0 +1,169 @@
+package container
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func runOK(t *testing.T, s Spec) Result {
+	t.Helper()
+	if s.Timeout == 0 {
+		s.Timeout = 60 * time.Second
+	}
+	res, err := Run(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+// The probe in a container sees the host's kernel (same release, same boot
+// id) but its own hostname, PID namespace, network and mount table.
+func TestProbeSeesSharedKernelAndOwnNamespaces(t *testing.T) {
+	rootfs := labRootfs(t)
+	before := takeSnapshot(t)
+	res := runOK(t, Spec{Rootfs: rootfs})
+	if res.Reason != ReasonExited || res.ExitCode != 0 {
+		t.Fatalf("reason %s, exit %d, want exited 0", res.Reason, res.ExitCode)
+	}
+	r := res.Report
+	if r == nil {
+		t.Fatal("no READY report")
+	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	if host := unix.ByteSliceToString(uts.Release[:]); r.KernelRelease != host {
+		t.Errorf("kernel release %q, host %q: a container shares the host kernel", r.KernelRelease, host)
+	}
+	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if r.BootID != strings.TrimSpace(string(bootID)) {
+		t.Errorf("boot_id %q, host %q", r.BootID, bytes.TrimSpace(bootID))
+	}
+	hostname, _ := os.Hostname()
+	if r.Hostname == hostname || r.Hostname != DefaultHostname {
+		t.Errorf("hostname %q (host %q), want %q", r.Hostname, hostname, DefaultHostname)
+	}
+	if r.PID != 1 {
+		t.Errorf("pid %d, want 1", r.PID)
+	}
+	if len(r.Interfaces) != 1 || r.Interfaces[0] != "lo" {
+		t.Errorf("interfaces %v, want [lo]", r.Interfaces)
+	}
+	hostMounts := len(takeSnapshot(t).mounts)
+	if r.Mounts == nil || *r.Mounts >= hostMounts {
+		t.Errorf("mounts %v, want fewer than the host's %d", r.Mounts, hostMounts)
+	}
+	want := []string{PhaseProcessStart, PhaseCgroupReady, PhaseClone, PhasePivotRoot, PhaseExec, PhaseReady}
+	var got []string
+	for _, p := range res.Phases {
+		got = append(got, p.Name)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("phases %v, want %v", got, want)
+	}
+	if res.Memory.CgroupPeakBytes == 0 {
+		t.Error("cgroup memory peak is 0")
+	}
+	if res.CgroupVersion == "" || res.CgroupVersion == "none" {
+		t.Errorf("cgroup version %q", res.CgroupVersion)
+	}
+	assertNoLeak(t, before, takeSnapshot(t))
+}
+
+// The overlay takes the container's writes; the shared rootfs never changes.
+func TestWritesStayInOverlay(t *testing.T) {
+	rootfs := labRootfs(t)
+	name := "twinboot-overlay-test-" + newID()
+	var out bytes.Buffer
+	res := runOK(t, Spec{Rootfs: rootfs, Stdout: &out, Args: []string{"/bin/sh", "-c", "echo x > /" + name + " && cat /" + name + " && rm /init.gone 2>/dev/null; echo ok"}})
+	if res.ExitCode != 0 || !strings.Contains(out.String(), "x\nok") {
+		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, name)); !os.IsNotExist(err) {
+		os.Remove(filepath.Join(rootfs, name))
+		t.Fatalf("the write reached the lower rootfs (stat: %v)", err)
+	}
+}
+
+func TestExitCodeAndStreams(t *testing.T) {
+	rootfs := labRootfs(t)
+	var out, errb bytes.Buffer
+	res := runOK(t, Spec{Rootfs: rootfs, Stdout: &out, Stderr: &errb, Args: []string{"/bin/sh", "-c", "echo out; echo err >&2; exit 7"}})
+	if res.Reason != ReasonExited || res.ExitCode != 7 {
+		t.Errorf("reason %s exit %d, want exited 7", res.Reason, res.ExitCode)
+	}
+	if out.String() != "out\n" || errb.String() != "err\n" {
+		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+	if res.Report != nil {
+		t.Error("a report without a READY line")
+	}
+}
+
+func TestTimeoutKills(t *testing.T) {
+	rootfs := labRootfs(t)
+	before := takeSnapshot(t)
+	res := runOK(t, Spec{Rootfs: rootfs, Args: []string{"/bin/sleep", "60"}, Timeout: 300 * time.Millisecond})
+	if res.Reason != ReasonTimeout {
+		t.Errorf("reason %s, want %s", res.Reason, ReasonTimeout)
+	}
+	assertNoLeak(t, before, takeSnapshot(t))
+}
+
+// A workload that allocates past its memory limit is killed by the kernel,
+// and the result says so instead of a bare SIGKILL.
+func TestMemoryLimitOOMKilled(t *testing.T) {
+	rootfs := labRootfs(t)
+	// busybox dd allocates its block and fills it from /dev/zero: 64 MiB
+	// of touched memory against a 16 MiB limit.
+	res := runOK(t, Spec{Rootfs: rootfs, MemoryLimit: 16 << 20,
+		Args: []string{"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"}})
+	if res.Reason != ReasonOOMKilled {
+		t.Fatalf("reason %s (signal %s, exit %d), want %s", res.Reason, res.Signal, res.ExitCode, ReasonOOMKilled)
+	}
+	if res.Memory.CgroupPeakBytes > 16<<20 {
+		t.Errorf("cgroup peak %d above the 16 MiB limit", res.Memory.CgroupPeakBytes)
+	}
+}
+
+func TestPidsLimitRefusesForks(t *testing.T) {
+	rootfs := labRootfs(t)
+	var out bytes.Buffer
+	res := runOK(t, Spec{Rootfs: rootfs, PidsLimit: 4, Stdout: &out, Stderr: &out,
+		Args: []string{"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 30 & done; echo done"}})
+	if !strings.Contains(out.String(), "can't fork") {
+		t.Fatalf("no fork was refused with pids.max 4: exit %d, output %q", res.ExitCode, out.String())
+	}
+}
+
+func TestUserNamespace(t *testing.T) {
+	rootfs := labRootfs(t)
+	var out bytes.Buffer
+	res := runOK(t, Spec{Rootfs: rootfs, UserNS: true, Stdout: &out,
+		Args: []string{"/bin/sh", "-c", "cat /proc/self/uid_map; echo hi > /dev/shm/f && cat /dev/shm/f"}})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
+	}
+	f := strings.Fields(out.String())
+	if len(f) < 4 || f[0] != "0" || f[1] != "100000" || f[3] != "hi" {
+		t.Errorf("uid_map and write: %q", out.String())
+	}
+}
+
+func TestCPUQuotaIsSet(t *testing.T) {
+	rootfs := labRootfs(t)
+	var out bytes.Buffer
+	// The container cannot see the host's cgroup files; its cgroup
+	// namespace makes its own cgroup "/" and a cgroup mount would show it.
+	res := runOK(t, Spec{Rootfs: rootfs, CPUs: 0.5, Stdout: &out, Args: []string{"/bin/sh", "-c", "cat /proc/self/cgroup"}})
+	if res.ExitCode != 0 || !strings.Contains(out.String(), "cpu:/") {
+		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
+	}
+}
