@@ -1,6 +1,8 @@
 package container
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -42,3 +44,7 @@ func writeBundle(t testing.TB, rootfs string, args []string, edit func(m map[str
 	}
 	return dir
 }
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -9,5 +9,6 @@ import (
 // /proc/self/exe, which here is this binary.
 func TestMain(m *testing.M) {
 	MaybeInit()
+	leakParent()
 	os.Exit(m.Run())
 }

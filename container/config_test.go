@@ -1,0 +1,79 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseConfigUnsupported(t *testing.T) {
+	tests := []struct {
+		name, json string
+		want       error
+		mentions   []string
+	}{
+		{"default spec", mustJSON(t, DefaultSpec("/r", nil)), nil, nil},
+		{"old version", `{"ociVersion": "0.9.0", "root": {"path": "/"}}`, ErrBadConfig, []string{"0.9.0"}},
+		{"namespace path", `{"ociVersion": "1.0.2", "root": {"path": "/"}, "linux": {"namespaces": [{"type": "network", "path": "/proc/1/ns/net"}]}}`,
+			ErrUnsupported, []string{"linux.namespaces[0].path"}},
+		{"time namespace", `{"ociVersion": "1.0.2", "root": {"path": "/"}, "linux": {"namespaces": [{"type": "time"}]}}`,
+			ErrUnsupported, []string{`linux.namespaces[0].type "time"`}},
+		{"cpu shares", `{"ociVersion": "1.0.2", "root": {"path": "/"}, "linux": {"resources": {"cpu": {"shares": 10}}}}`,
+			ErrUnsupported, []string{"linux.resources.cpu.shares"}},
+		{"unknown capability", `{"ociVersion": "1.0.2", "root": {"path": "/"}, "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {"bounding": ["CAP_FLY"]}}}`,
+			ErrUnsupported, []string{"CAP_FLY"}},
+		{"overlay mount type", `{"ociVersion": "1.0.2", "root": {"path": "/"}, "mounts": [{"destination": "/x", "type": "nfs"}]}`,
+			ErrUnsupported, []string{`mounts[0].type "nfs"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.json))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			for _, m := range tt.mentions {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+func TestInitConfigRoundTrip(t *testing.T) {
+	adj := -500
+	c := &initConfig{
+		Hostname: "h\tx", Rootfs: "/r", StateDir: "/s", Overlay: true, CgroupNS: true, CgroupVersion: "hybrid",
+		Mounts: []mountOp{{Source: "proc", Dest: "/proc", Type: "proc", Flags: 6, Data: "a=b,c"}},
+		CgroupMounts: []mountOp{{Source: "cgroup", Dest: "/sys/fs/cgroup", Type: "cgroup", Flags: 1}},
+		MaskedPaths: []string{"/proc/kcore"}, ReadonlyPaths: []string{"/proc/sys"},
+		Exe: "/init", Args: []string{"/init", "--mode", "a b\nc"}, Env: []string{"A=1"}, Cwd: "/",
+		UID: 1000, GID: 1000, Groups: []uint32{5, 6}, Rlimits: []rlimitOp{{7, 1024, 4096}}, OOMScoreAdj: &adj,
+		Caps: &capsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
+		NoNewPrivs: true, PopulateDev: true, UserNS: true,
+	}
+	got, err := decodeInitConfig(bufioReader(c.encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustJSON(t, c), mustJSON(t, got)
+	if a != b {
+		t.Errorf("round trip changed the config:\n got %s\nwant %s", b, a)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
