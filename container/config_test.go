@@ -51,12 +51,12 @@ func TestInitConfigRoundTrip(t *testing.T) {
 	adj := -500
 	c := &initConfig{
 		Hostname: "h\tx", Rootfs: "/r", StateDir: "/s", Overlay: true, CgroupNS: true, CgroupVersion: "hybrid",
-		Mounts: []mountOp{{Source: "proc", Dest: "/proc", Type: "proc", Flags: 6, Data: "a=b,c"}},
+		Mounts:       []mountOp{{Source: "proc", Dest: "/proc", Type: "proc", Flags: 6, Data: "a=b,c"}},
 		CgroupMounts: []mountOp{{Source: "cgroup", Dest: "/sys/fs/cgroup", Type: "cgroup", Flags: 1}},
-		MaskedPaths: []string{"/proc/kcore"}, ReadonlyPaths: []string{"/proc/sys"},
+		MaskedPaths:  []string{"/proc/kcore"}, ReadonlyPaths: []string{"/proc/sys"},
 		Exe: "/init", Args: []string{"/init", "--mode", "a b\nc"}, Env: []string{"A=1"}, Cwd: "/",
 		UID: 1000, GID: 1000, Groups: []uint32{5, 6}, Rlimits: []rlimitOp{{7, 1024, 4096}}, OOMScoreAdj: &adj,
-		Caps: &capsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
+		Caps:       &capsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
 		NoNewPrivs: true, PopulateDev: true, UserNS: true,
 	}
 	got, err := decodeInitConfig(bufioReader(c.encode()))
