@@ -3,6 +3,7 @@ package compare
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/twinboot/twinboot/container"
@@ -15,13 +16,22 @@ func probeArgs(syscalls int) []string {
 	return []string{"/init", "--mode", "exit", "--syscalls", strconv.Itoa(syscalls)}
 }
 
-// containerRunner starts the probe in the lab rootfs under our runtime.
+// containerRunner starts the probe in the lab rootfs under our runtime,
+// from the very bundle runc and crun are given (writeBundle): read-only
+// root, the same namespaces and mounts. A read-only root also needs no
+// overlay, which the nested-mode lab machine's kernel does not load.
 func containerRunner(opt Options) runner {
 	return func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
 		side := Side{Name: string(event.Container), Emulated: opt.Emulated}
+		bundle, err := writeBundle(opt.Guest.Rootfs, probeArgs(syscalls))
+		if err != nil {
+			side.Reason, side.Error = "setup-failed", err.Error()
+			sink.Emit(event.Failure{Side: event.Container, Err: side.Error})
+			return side
+		}
+		defer os.RemoveAll(bundle)
 		res, err := container.Run(ctx, container.Spec{
-			Rootfs:      opt.Guest.Rootfs,
-			Args:        probeArgs(syscalls),
+			Bundle:      bundle,
 			MemoryLimit: opt.CTMemBytes,
 			Events:      sink,
 			Timeout:     opt.Timeout,
