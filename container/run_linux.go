@@ -31,12 +31,12 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	ph.mark(PhaseProcessStart, ph.t0)
 	res := Result{CgroupVersion: cgroupVersion()}
 
+	if os.Geteuid() != 0 {
+		return res, ErrNotRoot
+	}
 	cfg, err := resolve(s)
 	if err != nil {
 		return res, err
-	}
-	if os.Geteuid() != 0 {
-		return res, ErrNotRoot
 	}
 	if err := CleanupStale(); err != nil {
 		s.Events.Emit(event.Log{Side: event.Container, Msg: err.Error()})
