@@ -16,27 +16,33 @@ import (
 // Colour is off (the Ascii profile, as NO_COLOR gives), so the files are
 // plain text a reviewer can read.
 func TestGolden(t *testing.T) {
-	evs := stream(t, "run-nested.handwritten.jsonl")
 	cases := []struct {
-		name string
-		keys []string // pressed after the run finished
-		run  bool
+		name   string
+		stream string
+		keys   []string // pressed after the run finished
+		run    bool
 	}{
 		{name: "first-frame"},
 		{name: "finished", run: true},
 		{name: "lessons-ko", run: true, keys: []string{"l", "n", "L"}},
 		{name: "help", run: true, keys: []string{"?", "tab"}},
+		// A real recording: nested mode, the container side failed.
+		{name: "container-failed", stream: "run-nested-container-failed.recorded.jsonl", run: true},
 	}
 	for _, tc := range cases {
 		for _, size := range [][2]int{{120, 40}, {80, 24}} {
 			t.Run(fmt.Sprintf("%s/%dx%d", tc.name, size[0], size[1]), func(t *testing.T) {
-				m := testModel(t, &Replay{Source: "fixture", Events: evs}, size[0], size[1])
+				name := tc.stream
+				if name == "" {
+					name = "run-nested.handwritten.jsonl"
+				}
+				m := testModel(t, &Replay{Source: "fixture", Events: stream(t, name)}, size[0], size[1])
 				tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
 				t.Cleanup(func() { _ = tm.Quit() })
 				if tc.run {
 					tm.Type("r")
 					teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-						return bytes.Contains(b, []byte("run finished"))
+						return bytes.Contains(b, []byte("run finished")) || bytes.Contains(b, []byte("[idle]"))
 					}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 				}
 				for _, k := range tc.keys {

@@ -93,6 +93,9 @@ func New(ctx context.Context, engine Engine, opts Options) Model {
 		height:   40,
 	}
 	m.help = m.st.help()
+	if r := opts.Info.ModeReason; r != "" {
+		m.status = "mode " + opts.Info.Mode + ": " + r
+	}
 	m.lessons = newLessons(opts.Lessons, opts.Lang)
 	return m
 }

@@ -116,16 +116,13 @@ func (m Model) readyText(s *sideState) string {
 	if d, ok := s.ready(); ok {
 		return dur(d)
 	}
-	if s.failure != "" {
-		return "failed"
-	}
-	return "waiting…"
+	return s.missing()
 }
 
 // memoryLines are the side's memory figures as label/value pairs.
 func (m Model) memoryLines(s *sideState) [][2]string {
 	if s.done == nil {
-		return [][2]string{{"waiting…", ""}}
+		return [][2]string{{s.missing(), ""}}
 	}
 	mem := s.done.Memory
 	var out [][2]string
@@ -152,7 +149,7 @@ func (m Model) memoryLines(s *sideState) [][2]string {
 func (m Model) releaseText(s *sideState) (string, string) {
 	rel := s.kernelRelease()
 	if rel == "" {
-		return "waiting…", ""
+		return s.missing(), ""
 	}
 	shared, known := m.kernelShared(s)
 	switch {

@@ -100,3 +100,15 @@ func (s *sideState) kernelRelease() string {
 	}
 	return ""
 }
+
+// missing is what a figure shows while it is not known: still coming, or
+// never coming because the side failed.
+func (s *sideState) missing() string {
+	if s.failure != "" || (s.done != nil && s.done.Error != "") {
+		return "failed"
+	}
+	if s.done != nil {
+		return "not reported"
+	}
+	return "waiting…"
+}

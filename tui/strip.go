@@ -50,7 +50,7 @@ func (m Model) stripView(w int, compact bool) string {
 
 	// Boot time.
 	fv, fc := frac(float64(vmReady), float64(ctReady))
-	vmT, ctT := "waiting…", "waiting…"
+	vmT, ctT := m.vm.missing(), m.ct.missing()
 	if vmOK {
 		vmT = dur(vmReady) + emu
 	}
@@ -60,7 +60,7 @@ func (m Model) stripView(w int, compact bool) string {
 	bootRatio := ratio(float64(vmReady), float64(ctReady))
 	// Memory.
 	mv, mc := frac(float64(vmMem), float64(ctMem))
-	vmM, ctM := "waiting…", "waiting…"
+	vmM, ctM := m.vm.missing(), m.ct.missing()
 	if vmMem > 0 {
 		vmM = sizeText(vmMem)
 	}
@@ -120,28 +120,36 @@ func (m Model) kernelFacts(w int, compact bool) []string {
 	if k.HostRelease == "" && k.VMRelease == "" && k.ContainerRelease == "" {
 		return []string{m.st.dim.Render("kernel facts: not reported for this run")}
 	}
-	same := func(b bool) string {
-		if b {
+	// A side that did not report has no facts: say so rather than print a
+	// "different" or a 0 that was never measured.
+	bootID := func(release string, same bool) string {
+		switch {
+		case release == "":
+			return "unknown (no report)"
+		case same:
 			return "same as host"
 		}
 		return "different"
 	}
-	exits := "no VM exit counted"
-	if k.VMSyscallExits > 0 {
-		exits = fmt.Sprintf("%d VM exits", k.VMSyscallExits)
-	} else {
-		exits = "0 VM exits"
-	}
+	exits := fmt.Sprintf("%d VM exits", k.VMSyscallExits)
 	line1 := fmt.Sprintf("kernels in RAM: %s · boot_id: VM %s, container %s",
-		m.st.bold.Render(fmt.Sprint(k.KernelsInRAM)), same(k.VMBootIDSame), same(k.ContainerBootIDSame))
+		m.st.bold.Render(fmt.Sprint(k.KernelsInRAM)), bootID(k.VMRelease, k.VMBootIDSame), bootID(k.ContainerRelease, k.ContainerBootIDSame))
 	if k.GuestKernelBytes > 0 && !compact {
 		line1 += fmt.Sprintf(" · guest kernel %s in RAM", sizeText(k.GuestKernelBytes))
 	}
-	line2 := fmt.Sprintf("syscalls: VM's %d getppid → its own kernel (%s) · container's %d → host kernel (0 exits: no VM)",
-		k.VMSyscalls, exits, k.ContainerSyscalls)
+	vmPart := fmt.Sprintf("VM's %d getppid → its own kernel (%s)", k.VMSyscalls, exits)
+	ctPart := fmt.Sprintf("container's %d → host kernel (0 exits: no VM)", k.ContainerSyscalls)
 	if compact {
-		line2 = fmt.Sprintf("syscalls: VM → own kernel (%s), container → host kernel", exits)
+		vmPart = fmt.Sprintf("VM → own kernel (%s)", exits)
+		ctPart = "container → host kernel"
 	}
+	if k.VMRelease == "" {
+		vmPart = "VM: no report"
+	}
+	if k.ContainerRelease == "" {
+		ctPart = "container: no report"
+	}
+	line2 := "syscalls: " + vmPart + " · " + ctPart
 	return []string{line1, line2}
 }
 

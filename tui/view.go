@@ -96,9 +96,6 @@ func (m Model) headerView(w int) string {
 		return line
 	}
 	msg := "NESTED MODE: this host has no hardware virtualization, so the lab runs inside an emulated AMD-V machine (QEMU, software emulation). Every time shown is emulated: compare VM with container here, never with native figures."
-	if m.opts.Info.ModeReason != "" {
-		msg += " (" + m.opts.Info.ModeReason + ")"
-	}
 	if w < compactWidth || m.height < compactHeight {
 		msg = "NESTED MODE: no hardware virtualization here; the lab runs in an emulated AMD-V machine. All times are emulated."
 	}
