@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -45,6 +46,49 @@ var ErrNoKernel = errors.New("no L1 kernel")
 // ResolveKernel asks apt which linux-image package linux-image-amd64 stands
 // for and which version of it apt would fetch.
 func ResolveKernel(ctx context.Context) (pkg, version string, err error) {
+	return resolveKernel(ctx, "")
+}
+
+// resolved is the last answer of ResolveKernel, kept because apt-cache takes
+// seconds on a busy machine. It is valid while apt's package lists and
+// cache are the ones it was computed from (apt-get update changes them).
+type resolved struct {
+	Stamp   string `json:"stamp"`
+	Package string `json:"package"`
+	Version string `json:"version"`
+}
+
+func aptStamp() string {
+	var parts []string
+	for _, p := range []string{"/var/lib/apt/lists", "/var/cache/apt/pkgcache.bin", "/etc/apt/sources.list", "/etc/apt/sources.list.d"} {
+		if st, err := os.Stat(p); err == nil {
+			parts = append(parts, fmt.Sprintf("%s@%d", p, st.ModTime().UnixNano()))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// resolveKernel is ResolveKernel with the answer cached in cacheFile.
+func resolveKernel(ctx context.Context, cacheFile string) (pkg, version string, err error) {
+	stamp := aptStamp()
+	if cacheFile != "" {
+		var r resolved
+		if b, err := os.ReadFile(cacheFile); err == nil && json.Unmarshal(b, &r) == nil && r.Stamp == stamp && r.Package != "" {
+			return r.Package, r.Version, nil
+		}
+	}
+	pkg, version, err = askApt(ctx)
+	if err == nil && cacheFile != "" {
+		b, _ := json.Marshal(resolved{Stamp: stamp, Package: pkg, Version: version})
+		tmp := cacheFile + ".tmp" + strconv.Itoa(os.Getpid())
+		if os.WriteFile(tmp, b, 0o644) == nil {
+			os.Rename(tmp, cacheFile)
+		}
+	}
+	return pkg, version, err
+}
+
+func askApt(ctx context.Context) (pkg, version string, err error) {
 	out, err := exec.CommandContext(ctx, "apt-cache", "depends", metaPackage).Output()
 	if err != nil {
 		return "", "", fmt.Errorf("%w: apt-cache depends %s: %v%s", ErrNoKernel, metaPackage, err, stderrOf(err))
@@ -102,7 +146,8 @@ func stderrOf(err error) string {
 // Without apt (or offline) a kernel already in the cache is used.
 func FetchKernel(ctx context.Context, buildDir string, progress func(string)) (Kernel, error) {
 	root := filepath.Join(buildDir, "nested")
-	pkg, version, err := ResolveKernel(ctx)
+	os.MkdirAll(root, 0o755)
+	pkg, version, err := resolveKernel(ctx, filepath.Join(root, "resolved.json"))
 	if err != nil {
 		if k, cerr := newestCachedKernel(root); cerr == nil {
 			return k, nil

@@ -67,14 +67,16 @@ const (
 // emulation sometimes loses L1's timer interrupt and L1 hangs silently (5 of
 // 6 runs with a gokvm-style VMM; 0 of 5 with them). quiet: serial output is
 // expensive under emulation. panic=-1 with QEMU's -no-reboot turns a panic
-// into QEMU's exit rather than a hang.
-const l1Cmdline = "console=ttyS0 quiet panic=-1 nohz=off highres=off"
+// into QEMU's exit rather than a hang. earlyprintk=ttyS0: without it the
+// boot stub's own errors (a corrupt kernel: "XZ-compressed data is corrupt
+// -- System halted") never reach the console.
+const l1Cmdline = "console=ttyS0 earlyprintk=ttyS0 quiet panic=-1 nohz=off highres=off"
 
 // Errors.
 var (
 	ErrNoQEMU  = errors.New("qemu not found")
 	ErrTimeout = errors.New("nested: timed out")
-	ErrStopped = errors.New("nested: L1 stopped")
+	ErrStopped = errors.New("nested: L1 did not finish")
 	ErrNotUp   = errors.New("nested: L1 came up without a usable /dev/kvm")
 )
 

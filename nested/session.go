@@ -205,6 +205,9 @@ func (s *Session) next(ctx context.Context, doing string) (frame, error) {
 		}
 		s.kill()
 		return frame{}, s.failure(ErrStopped, fmt.Sprintf("QEMU exited (%v) while %s", exitText(s.exitErr), doing))
+	case <-s.console.fatal:
+		s.kill()
+		return frame{}, s.failure(ErrStopped, fmt.Sprintf("its kernel halted (%q on the console) while %s", s.console.fatalLine, doing))
 	case <-ctx.Done():
 		s.kill()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {

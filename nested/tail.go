@@ -12,9 +12,16 @@ type tail struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
+	// fatal is closed the first time a line in fatalMarks shows up.
+	fatal     chan struct{}
+	fatalLine string
 }
 
-func newTail(max int) *tail { return &tail{max: max} }
+// fatalMarks are console lines after which a kernel never goes on: the boot
+// stub halts the CPU, so waiting for a timeout would only waste time.
+var fatalMarks = []string{"-- System halted"}
+
+func newTail(max int) *tail { return &tail{max: max, fatal: make(chan struct{})} }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
@@ -22,6 +29,14 @@ func (t *tail) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	if t.fatalLine == "" {
+		for _, m := range fatalMarks {
+			if bytes.Contains(t.buf, []byte(m)) {
+				t.fatalLine = m
+				close(t.fatal)
+			}
+		}
 	}
 	return len(p), nil
 }

@@ -15,6 +15,12 @@
 //
 //	res := nestedtest.Run(t, "vm", "--json")
 //	// res.Code, res.Events, res.Stdout, res.Stderr
+//
+// or, to share one L1 boot between several jobs:
+//
+//	s := nestedtest.Boot(t, nestedtest.Options(t))
+//	res := s.Run(t, "vm")
+//	res = s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c", "ls /dev/kvm"}})
 package nestedtest
 
 import (
@@ -62,6 +68,7 @@ func Options(t testing.TB) nested.Options {
 		testutil.Missing(t, "twinboot binary for L1: %v (run 'make bin' or set %s)", err, EnvBinary)
 	}
 	return nested.Options{
+		BuildDir:    guest.BuildDir(),
 		Binary:      bin,
 		BootTimeout: 5 * time.Minute,
 		Console:     &testLog{t: t, prefix: "L1 console: "},
@@ -69,9 +76,8 @@ func Options(t testing.TB) nested.Options {
 	}
 }
 
-// Session is a booted L1 shared by several jobs of one test.
+// Session is a booted L1 shared by several jobs (and subtests) of one test.
 type Session struct {
-	t *testing.T
 	s *nested.Session
 }
 
@@ -93,23 +99,23 @@ func Boot(t *testing.T, opt nested.Options) *Session {
 	}
 	t.Cleanup(func() { s.Close() })
 	t.Logf("L1 ready after %.1f s (emulated)", s.Times.Ready.Seconds())
-	return &Session{t: t, s: s}
+	return &Session{s: s}
 }
 
 // Times is how long L1 took to boot.
 func (s *Session) Times() nested.BootTimes { return s.s.Times }
 
 // Run runs `twinboot <args>` in L1. A transport failure (L1 hung or died)
-// fails the test; a non-zero exit status is returned for the test to judge.
-func (s *Session) Run(args ...string) Result {
-	s.t.Helper()
-	return s.Exec(nested.Job{Args: args})
+// fails t; a non-zero exit status is returned for the test to judge.
+func (s *Session) Run(t testing.TB, args ...string) Result {
+	t.Helper()
+	return s.Exec(t, nested.Job{Args: args})
 }
 
 // Exec runs any job in L1 (Path, Args, Env; Sink, Stdout and Stderr are
 // filled in and captured).
-func (s *Session) Exec(job nested.Job) Result {
-	s.t.Helper()
+func (s *Session) Exec(t testing.TB, job nested.Job) Result {
+	t.Helper()
 	var res Result
 	var mu sync.Mutex
 	var stdout, stderr bytes.Buffer
@@ -122,7 +128,7 @@ func (s *Session) Exec(job nested.Job) Result {
 	code, err := s.s.Run(context.Background(), job)
 	res.Code, res.Stdout, res.Stderr, res.Boot = code, stdout.String(), stderr.String(), s.s.Times
 	if err != nil {
-		s.t.Fatalf("in L1: %v\nstdout:\n%s\nstderr:\n%s", err, res.Stdout, res.Stderr)
+		t.Fatalf("in L1: %v\nstdout:\n%s\nstderr:\n%s", err, res.Stdout, res.Stderr)
 	}
 	return res
 }
@@ -130,7 +136,7 @@ func (s *Session) Exec(job nested.Job) Result {
 // Run boots L1, runs `twinboot <args>` in it and returns the result.
 func Run(t *testing.T, args ...string) Result {
 	t.Helper()
-	return Boot(t, Options(t)).Run(args...)
+	return Boot(t, Options(t)).Run(t, args...)
 }
 
 // testLog writes complete lines to t.Log.

@@ -35,7 +35,7 @@ func Redirect(t *testing.T) bool {
 	if !NeedsL1() {
 		return false
 	}
-	bin := testBinary(t)
+	bin := TestBinary(t)
 	opt := Options(t)
 	opt.Extra = []nested.File{{Src: bin, Dst: "/extra/test.bin"}}
 	s := Boot(t, opt)
@@ -44,7 +44,7 @@ func Redirect(t *testing.T) bool {
 	if v := os.Getenv("TWINBOOT_REQUIRE"); v != "" {
 		env = append(env, "TWINBOOT_REQUIRE="+v)
 	}
-	res := s.Exec(nested.Job{Path: "/extra/test.bin", Args: args, Env: env})
+	res := s.Exec(t, nested.Job{Path: "/extra/test.bin", Args: args, Env: env})
 	for _, l := range strings.Split(strings.TrimRight(res.Stdout+res.Stderr, "\n"), "\n") {
 		t.Log("L1: " + l)
 	}
@@ -68,7 +68,9 @@ func runPattern(name string) string {
 	return strings.Join(parts, "/")
 }
 
-func testBinary(t *testing.T) string {
+// TestBinary returns a static copy of the running test binary, to put into
+// L1 with Options.Extra.
+func TestBinary(t testing.TB) string {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

@@ -1,0 +1,51 @@
+package nested
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestParseFrame(t *testing.T) {
+	for _, tc := range []struct {
+		line     string
+		tag, pay string
+		ok       bool
+	}{
+		{`TB1:ev:{"kind":"log"}`, "ev", `{"kind":"log"}`, true},
+		{"TB1:quit:", "quit", "", true},
+		{"TB1:exit:{\"code\":0}\r", "exit", `{"code":0}`, true},
+		{"TB1:out:a:b", "out", "a:b", true},
+		{"[    1.234] TB1:ev:{}", "", "", false}, // a kernel log line quoting a frame
+		{"TB1::x", "", "", false},
+		{"TB1:noseparator", "", "", false},
+		{"", "", "", false},
+		{"tb1:ev:{}", "", "", false},
+	} {
+		tag, pay, ok := parseFrame([]byte(tc.line))
+		if ok != tc.ok || tag != tc.tag || string(pay) != tc.pay {
+			t.Errorf("parseFrame(%q) = %q, %q, %v; want %q, %q, %v", tc.line, tag, pay, ok, tc.tag, tc.pay, tc.ok)
+		}
+	}
+}
+
+func TestFrameWriterRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	fw := &frameWriter{w: &buf}
+	if err := fw.json(tagExit, exitMsg{ID: 3, Code: 7, Err: "line one\nline two"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.raw(tagQuit, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines (a newline in a payload must be escaped), got %d: %q", len(lines), buf.String())
+	}
+	tag, pay, ok := parseFrame(lines[0])
+	if !ok || tag != tagExit || !bytes.Contains(pay, []byte(`"code":7`)) {
+		t.Fatalf("first frame: %q %q %v", tag, pay, ok)
+	}
+	if tag, _, ok := parseFrame(lines[1]); !ok || tag != tagQuit {
+		t.Fatalf("second frame: %q %v", tag, ok)
+	}
+}
