@@ -21,7 +21,7 @@ import (
 
 // entries lists the real tree, with this test binary standing in for the
 // probe: any static file would do for the layout.
-func entries(t *testing.T) ([]guest.Entry, string) {
+func entries(t testing.TB) ([]guest.Entry, string) {
 	t.Helper()
 	if _, err := os.Stat(guest.DefaultBusybox); err != nil {
 		testutil.Missing(t, "static busybox (Debian's busybox-static): %v", err)
@@ -251,4 +251,17 @@ func TestBuiltInitramfs(t *testing.T) {
 			t.Errorf("rootfs lacks %s: %v", e.Path, err)
 		}
 	}
+}
+
+// How long packing the initramfs takes (it runs on every new probe build).
+func BenchmarkWriteInitramfs(b *testing.B) {
+	es, _ := entries(b)
+	var buf bytes.Buffer
+	for i := 0; i < b.N; i++ {
+		buf.Reset()
+		if err := guest.WriteInitramfs(&buf, es); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes")
 }
