@@ -1,0 +1,134 @@
+package hypervisor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every way a run can end is a distinct, named reason. These guests end
+// each way on purpose, in 64-bit mode, the mode a Linux kernel crashes in.
+
+// printThen returns 64-bit code that prints msg on COM1 and then runs tail.
+func printThen(msg string, tail ...byte) []byte {
+	code := []byte{0x66, 0xba, 0xf8, 0x03} // mov dx, 0x3f8
+	for _, c := range []byte(msg) {
+		code = append(code, 0xb0, c, 0xee) // mov al, c; out dx, al
+	}
+	return append(code, tail...)
+}
+
+var (
+	// tripleFault raises an exception with no IDT (the VMM enters with an
+	// empty one): the CPU can deliver neither it nor the double fault that
+	// follows, and shuts down.
+	tripleFault = []byte{0x0f, 0x0b} // ud2
+	spin        = []byte{0xeb, 0xfe} // jmp $   ; forever
+)
+
+const (
+	byeMsg    = "bye\n"
+	panicMsg  = "Kernel panic - not syncing: on purpose\n"
+	rebootMsg = "reboot: Restarting system\n"
+)
+
+func TestRunEndings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		code    []byte
+		cpus    int
+		timeout time.Duration
+		cancel  bool
+		reason  ExitReason
+		err     error
+	}{
+		{"triple fault", printThen(byeMsg, tripleFault...), 1, 0, false, ReasonTripleFault, ErrGuestFailed},
+		{"panic", printThen(panicMsg, tripleFault...), 1, 0, false, ReasonPanic, ErrGuestFailed},
+		{"reboot", printThen(rebootMsg, tripleFault...), 1, 0, false, ReasonReboot, nil},
+		{"timeout", spin, 1, 300 * time.Millisecond, false, ReasonTimeout, ErrTimeout},
+		{"timeout with idle vCPUs", spin, 3, 300 * time.Millisecond, false, ReasonTimeout, ErrTimeout},
+		{"cancelled", spin, 2, 0, true, ReasonCanceled, ErrGuestFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireKVM(t)
+			var out bytes.Buffer
+			cfg := Config{CPUs: tc.cpus, Console: &out, Timeout: tc.timeout}.withDefaults()
+			vm, err := machine(cfg, 2<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { vm.Close() })
+			if err := vm.mem.write(payloadAddr, tc.code); err != nil {
+				t.Fatal(err)
+			}
+			if err := vm.enter(entryState{mode: modeLong, rip: payloadAddr}); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.cancel {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				time.AfterFunc(300*time.Millisecond, cancel)
+			}
+			res, err := vm.Run(ctx)
+			if res.Reason != tc.reason {
+				t.Errorf("reason %q, want %q (detail %q, exits %v)", res.Reason, tc.reason, res.Detail, res.Exits)
+			}
+			switch {
+			case tc.err == nil && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.err != nil && !errors.Is(err, tc.err):
+				t.Errorf("err = %v, want %v", err, tc.err)
+			}
+			if want := map[ExitReason]string{ReasonTripleFault: byeMsg, ReasonPanic: panicMsg, ReasonReboot: rebootMsg}[tc.reason]; out.String() != want {
+				t.Errorf("console %q, want %q", out.String(), want)
+			}
+			if tc.reason == ReasonPanic && !strings.Contains(strings.Join(res.ConsoleTail, "\n"), "Kernel panic") {
+				t.Errorf("console tail %q lacks the panic", res.ConsoleTail)
+			}
+			if res.CPUs != tc.cpus {
+				t.Errorf("CPUs %d, want %d", res.CPUs, tc.cpus)
+			}
+		})
+	}
+}
+
+// TestUARTInput feeds a byte through Config.Input; the guest polls the line
+// status register until it arrives, echoes it, and exits with it as status.
+func TestUARTInput(t *testing.T) {
+	requireKVM(t)
+	code := []byte{
+		0xba, 0xfd, 0x03, // mov dx, 0x3fd   ; line status register
+		0xec,       //       in al, dx        ; wait:
+		0xa8, 0x01, //       test al, 1       ; data ready?
+		0x74, 0xfb, //       jz wait
+		0xba, 0xf8, 0x03, // mov dx, 0x3f8
+		0xec,       //       in al, dx        ; the received byte
+		0xee,       //       out dx, al       ; echo it
+		0xe6, 0xf4, //       out 0xf4, al     ; and exit with it
+		0xf4,
+	}
+	var out bytes.Buffer
+	cfg := Config{CPUs: 1, Console: &out, Input: strings.NewReader("Z"), Timeout: 10 * time.Second}.withDefaults()
+	vm, err := machine(cfg, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vm.Close() })
+	if err := vm.mem.write(payloadAddr, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.enter(entryState{mode: modeReal, rip: payloadAddr}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := vm.Run(context.Background())
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if out.String() != "Z" || res.Status != 'Z' {
+		t.Errorf("console %q status %d, want %q and %d", out.String(), res.Status, "Z", 'Z')
+	}
+}
