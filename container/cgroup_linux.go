@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/twinboot/twinboot/container/internal/ctinit"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -28,6 +30,7 @@ type cgroup struct {
 	v1      cgroup1.Cgroup
 	v2      *cgroup2.Manager
 	memDir  string // directory holding the memory controller's files
+	pidsMax int64  // applied by limitPids, after the init has joined
 }
 
 // cgroupVersion names the host's layout as Result.CgroupVersion does.
@@ -54,14 +57,57 @@ func newCgroup(id string, res *specs.LinuxResources, record func([]string) error
 		res = &specs.LinuxResources{}
 	}
 	name := "twinboot-" + id
+	// The pids limit waits until the init has joined (see limitPids).
+	var pidsMax int64
+	if res.Pids != nil && res.Pids.Limit != nil && *res.Pids.Limit > 0 {
+		pidsMax = *res.Pids.Limit
+		r := *res
+		r.Pids = &specs.LinuxPids{Limit: new(int64(-1))}
+		res = &r
+	}
+	var c *cgroup
+	var err error
 	switch v := cgroupVersion(); v {
 	case "v2":
-		return newCgroup2(name, res, record)
+		c, err = newCgroup2(name, res, record)
 	case "v1", "hybrid":
-		return newCgroup1(v, name, res, record)
+		c, err = newCgroup1(v, name, res, record)
 	default:
 		return nil, errors.New("no cgroup file system is mounted at " + cgroupRoot)
 	}
+	if err != nil {
+		return nil, err
+	}
+	c.pidsMax = pidsMax
+	return c, nil
+}
+
+// limitPids applies the pids limit, once the init is in the cgroup and
+// before it executes the workload. Not earlier: the init is a Go program,
+// whose runtime starts threads of its own, and every thread counts against
+// pids.max; a limit of a few pids would kill the init (pthread_create
+// fails), not the workload it is meant for. At execve the init's extra
+// threads vanish and the workload starts under the limit.
+func (c *cgroup) limitPids() error {
+	if c.pidsMax <= 0 {
+		return nil
+	}
+	dir := c.dirs[0]
+	if c.v2 == nil {
+		dir = ""
+		for _, d := range c.dirs {
+			if strings.HasPrefix(d, filepath.Join(cgroupRoot, "pids")+"/") {
+				dir = d
+			}
+		}
+		if dir == "" {
+			return errors.New("set pids limit: no pids hierarchy")
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.FormatInt(c.pidsMax, 10)), 0); err != nil {
+		return fmt.Errorf("set pids limit: %w", err)
+	}
+	return nil
 }
 
 func newCgroup1(version, name string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
@@ -138,8 +184,8 @@ func newCgroup2(name string, res *specs.LinuxResources, record func([]string) er
 func withDefaultDevices(res *specs.LinuxResources) *specs.LinuxResources {
 	r := *res
 	r.Devices = append([]specs.LinuxDeviceCgroup(nil), res.Devices...)
-	for _, d := range defaultDevices {
-		maj, min := d.major, d.minor
+	for _, d := range ctinit.DefaultDevices {
+		maj, min := d.Major, d.Minor
 		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &maj, Minor: &min, Access: "rwm"})
 	}
 	ptsMajor, any := int64(136), int64(-1)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/twinboot/twinboot/container/internal/ctinit"
 )
 
 func TestParseConfigUnsupported(t *testing.T) {
@@ -49,17 +51,17 @@ func TestParseConfigUnsupported(t *testing.T) {
 
 func TestInitConfigRoundTrip(t *testing.T) {
 	adj := -500
-	c := &initConfig{
+	c := &ctinit.Config{
 		Hostname: "h\tx", Rootfs: "/r", StateDir: "/s", Overlay: true, CgroupNS: true, CgroupVersion: "hybrid",
-		Mounts:       []mountOp{{Source: "proc", Dest: "/proc", Type: "proc", Flags: 6, Data: "a=b,c"}},
-		CgroupMounts: []mountOp{{Source: "cgroup", Dest: "/sys/fs/cgroup", Type: "cgroup", Flags: 1}},
+		Mounts:       []ctinit.MountOp{{Source: "proc", Dest: "/proc", Type: "proc", Flags: 6, Data: "a=b,c"}},
+		CgroupMounts: []ctinit.MountOp{{Source: "cgroup", Dest: "/sys/fs/cgroup", Type: "cgroup", Flags: 1}},
 		MaskedPaths:  []string{"/proc/kcore"}, ReadonlyPaths: []string{"/proc/sys"},
 		Exe: "/init", Args: []string{"/init", "--mode", "a b\nc"}, Env: []string{"A=1"}, Cwd: "/",
-		UID: 1000, GID: 1000, Groups: []uint32{5, 6}, Rlimits: []rlimitOp{{7, 1024, 4096}}, OOMScoreAdj: &adj,
-		Caps:       &capsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
+		UID: 1000, GID: 1000, Groups: []uint32{5, 6}, Rlimits: []ctinit.RlimitOp{{Resource: 7, Soft: 1024, Hard: 4096}}, OOMScoreAdj: &adj,
+		Caps:       &ctinit.CapsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
 		NoNewPrivs: true, PopulateDev: true, UserNS: true,
 	}
-	got, err := decodeInitConfig(bufioReader(c.encode()))
+	got, err := ctinit.Decode(bufioReader(c.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}

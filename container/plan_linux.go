@@ -2,15 +2,17 @@ package container
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/twinboot/twinboot/container/internal/ctinit"
 )
 
 // newInitConfig translates a checked OCI config into the init's flat
 // instructions. Everything that can be decided before the container exists
 // (mount flags, capability masks, rlimit numbers) is decided here, in the
 // parent, so that the init only acts.
-func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion string) *initConfig {
+func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion string) *ctinit.Config {
 	oci, p, l := cfg.OCI, cfg.OCI.Process, cfg.OCI.Linux
-	c := &initConfig{
+	c := &ctinit.Config{
 		Hostname:      oci.Hostname,
 		Rootfs:        cfg.Rootfs,
 		StateDir:      stateDir,
@@ -33,7 +35,7 @@ func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion str
 	}
 	for _, m := range oci.Mounts {
 		flags, data := parseMountOptions(m.Options)
-		op := mountOp{Source: m.Source, Dest: m.Destination, Type: m.Type, Flags: flags, Data: data}
+		op := ctinit.MountOp{Source: m.Source, Dest: m.Destination, Type: m.Type, Flags: flags, Data: data}
 		if m.Type == "cgroup" || m.Type == "cgroup2" {
 			c.CgroupMounts = append(c.CgroupMounts, op)
 			continue
@@ -44,10 +46,10 @@ func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion str
 		}
 	}
 	for _, r := range p.Rlimits {
-		c.Rlimits = append(c.Rlimits, rlimitOp{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
+		c.Rlimits = append(c.Rlimits, ctinit.RlimitOp{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
 	}
 	if k := p.Capabilities; k != nil {
-		c.Caps = &capsOp{
+		c.Caps = &ctinit.CapsOp{
 			Bounding:  capMask(k.Bounding),
 			Effective: capMask(k.Effective),
 			Permitted: capMask(k.Permitted),
@@ -60,4 +62,12 @@ func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion str
 		}
 	}
 	return c
+}
+
+func capMask(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		m |= 1 << capNames[n]
+	}
+	return m
 }

@@ -18,6 +18,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/twinboot/twinboot/container/internal/ctinit"
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 )
@@ -27,7 +28,7 @@ import (
 // container could not be started or set up; a workload that ran and failed
 // is a Result with its exit code and reason.
 func Run(ctx context.Context, s Spec) (Result, error) {
-	ph := &phases{t0: monotonicNow(), events: s.Events}
+	ph := &phases{t0: ctinit.MonotonicNow(), events: s.Events}
 	ph.mark(PhaseProcessStart, ph.t0)
 	res := Result{CgroupVersion: cgroupVersion()}
 
@@ -68,7 +69,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		return res, err
 	}
 	res.CgroupVersion = cg.version
-	ph.mark(PhaseCgroupReady, monotonicNow())
+	ph.mark(PhaseCgroupReady, ctinit.MonotonicNow())
 
 	r := &runner{s: s, cfg: cfg, cg: cg, ph: ph, st: st, overlay: overlay}
 	if err := r.start(); err != nil {
@@ -128,7 +129,7 @@ func (r *runner) start() error {
 	// be allowed to walk the directories that lead to it (a test binary
 	// sits in a private temporary directory).
 	r.cmd = &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(initExeFD),
+		Path:        "/proc/self/fd/" + strconv.Itoa(ctinit.ExeFD),
 		Args:        []string{"twinboot-init"},
 		Env:         []string{reexecEnv + "=" + ReexecName},
 		Stdin:       r.s.Stdin,
@@ -146,7 +147,7 @@ func (r *runner) start() error {
 		statR.Close()
 		return fmt.Errorf("start container init: %w", err)
 	}
-	r.ph.mark(PhaseClone, monotonicNow())
+	r.ph.mark(PhaseClone, ctinit.MonotonicNow())
 	return nil
 }
 
@@ -277,7 +278,7 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 // on, and follows its status pipe until it executes the workload (EOF) or
 // reports an error.
 func (r *runner) handshake() error {
-	b := newInitConfig(r.cfg, r.st.dir, r.overlay, r.cg.version).encode()
+	b := newInitConfig(r.cfg, r.st.dir, r.overlay, r.cg.version).Encode()
 	if _, err := r.cfgW.Write(b); err != nil {
 		return r.initFailed(fmt.Errorf("send init config: %w", err))
 	}
@@ -287,6 +288,9 @@ func (r *runner) handshake() error {
 		if err := r.cg.add(r.cmd.Process.Pid); err != nil {
 			return r.initFailed(err)
 		}
+	}
+	if err := r.cg.limitPids(); err != nil {
+		return err
 	}
 	if _, err := r.cfgW.Write([]byte("go\n")); err != nil {
 		return r.initFailed(fmt.Errorf("release init: %w", err))
@@ -330,7 +334,7 @@ func (r *runner) onLine(line string) {
 	if !strings.Contains(line, report.Prefix) {
 		return
 	}
-	now := monotonicNow()
+	now := ctinit.MonotonicNow()
 	rep, err := report.Parse(line)
 	if err != nil {
 		r.s.Events.Emit(event.Log{Side: event.Container, Msg: err.Error()})

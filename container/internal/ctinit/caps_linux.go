@@ -1,7 +1,10 @@
-package container
+package ctinit
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,7 +14,7 @@ import (
 // may drop); then capset(2) sets effective, permitted and inheritable in one
 // call; ambient capabilities last, since the kernel only accepts an ambient
 // capability that is already permitted and inheritable.
-func applyCapabilities(k *capsOp) error {
+func applyCapabilities(k *CapsOp) error {
 	for n := uint(0); n <= lastCap(); n++ {
 		if k.Bounding&(1<<n) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(n), 0, 0, 0); err != nil {
@@ -38,20 +41,16 @@ func applyCapabilities(k *capsOp) error {
 	return nil
 }
 
-func capMask(names []string) uint64 {
-	var m uint64
-	for _, n := range names {
-		m |= 1 << capNames[n]
-	}
-	return m
-}
-
 // lastCap is the highest capability this kernel knows
 // (/proc/sys/kernel/cap_last_cap); dropping beyond it fails with EINVAL.
 func lastCap() uint {
-	b, err := readUintFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil || b > 63 {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
 		return 40
 	}
-	return uint(b)
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 8)
+	if err != nil || n > 63 {
+		return 40
+	}
+	return uint(n)
 }

@@ -1,4 +1,13 @@
-package container
+// Package ctinit is the container's init: the process that clone(2) puts in
+// the new namespaces, which builds the container's root file tree, enters
+// its cgroup namespace, drops privileges and executes the workload.
+//
+// It is a package of its own, importing nothing but the standard library and
+// x/sys/unix, so that it can be built as a small binary of its own
+// (container/cmd/twinboot-init): the init's start is on every container's
+// critical path, and a Go program's start-up grows with everything it links
+// and initialises.
+package ctinit
 
 import (
 	"bufio"
@@ -10,46 +19,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReexecName is the value of TWINBOOT_REEXEC that turns this binary into a
-// container's init (see main.go's reexecHooks and MaybeInit).
-const ReexecName = "container-init"
-
-const reexecEnv = "TWINBOOT_REEXEC"
-
-// The init talks to its parent over two pipes passed as extra files.
+// The init talks to its parent over two pipes passed as extra files, and is
+// started through a third.
 const (
-	initConfigFD = 3 // parent → init: the config as one JSON line, then "go\n"
-	initStatusFD = 4 // init → parent: "pivot <ns>", "exec <ns>" or "error <text>"; EOF at exec
-	initExeFD    = 5 // this binary, which the init was started through
+	ConfigFD = 3 // parent → init: the encoded Config, then "go\n"
+	StatusFD = 4 // init → parent: "pivot <ns>", "exec <ns>" or "error <text>"; EOF at exec
+	ExeFD    = 5 // the init's own binary
 )
 
-// MaybeInit runs the container init and exits if this process was started as
-// one; otherwise it returns at once. A program that calls Run and has no
-// reexec hook of its own (a test binary: TestMain) calls it first thing.
-func MaybeInit() {
-	if os.Getenv(reexecEnv) == ReexecName {
-		os.Exit(InitMain())
-	}
-}
-
-// InitMain is the container's init: the re-executed runtime, PID 1 in the new
+// Main is the container's init: the re-executed runtime, PID 1 in the new
 // namespaces, which prepares the container and then replaces itself with the
 // workload. It returns an exit status only if that fails.
-func InitMain() int {
+func Main() int {
 	// Everything below changes per-thread state (cgroup namespace,
 	// capabilities) that execve keeps only for the thread that calls it.
 	runtime.LockOSThread()
-	status := os.NewFile(initStatusFD, "init-status")
+	status := os.NewFile(StatusFD, "init-status")
 	err := initContainer(status)
 	fmt.Fprintf(status, "error %s\n", oneLine(err.Error()))
 	return 1
 }
 
 func initContainer(status *os.File) error {
-	unix.CloseOnExec(initExeFD)
-	cfgPipe := os.NewFile(initConfigFD, "init-config")
+	unix.CloseOnExec(ExeFD)
+	cfgPipe := os.NewFile(ConfigFD, "init-config")
 	r := bufio.NewReader(cfgPipe)
-	c, err := decodeInitConfig(r)
+	c, err := Decode(r)
 	if err != nil {
 		return err
 	}
@@ -61,7 +56,7 @@ func initContainer(status *os.File) error {
 	if err := setupRootfs(c); err != nil {
 		return err
 	}
-	fmt.Fprintf(status, "pivot %d\n", monotonicNow())
+	fmt.Fprintf(status, "pivot %d\n", MonotonicNow())
 
 	// Wait until the parent has put this process into its cgroup: the
 	// cgroup namespace must be rooted there, and the workload must never run
@@ -86,10 +81,10 @@ func initContainer(status *os.File) error {
 	}
 	// The status pipe closes itself at a successful exec; that EOF is how
 	// the parent knows the workload is running.
-	if _, err := unix.FcntlInt(initStatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+	if _, err := unix.FcntlInt(StatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
-	fmt.Fprintf(status, "exec %d\n", monotonicNow())
+	fmt.Fprintf(status, "exec %d\n", MonotonicNow())
 	err = unix.Exec(c.Exe, c.Args, c.Env)
 	return fmt.Errorf("exec %s: %w", c.Exe, err)
 }
@@ -97,7 +92,7 @@ func initContainer(status *os.File) error {
 // setupProcess applies the OCI process settings, in the order the kernel
 // needs: limits and working directory while still root, then the ids, then
 // the capabilities that survive into the workload.
-func setupProcess(c *initConfig) error {
+func setupProcess(c *Config) error {
 	for _, rl := range c.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Setrlimit(rl.Resource, &lim); err != nil {
@@ -168,7 +163,9 @@ func oneLine(s string) string {
 	return string(b)
 }
 
-func monotonicNow() int64 {
+// MonotonicNow reads CLOCK_MONOTONIC, the clock the parent's phases use; it
+// is the same in every PID namespace, so the init's timestamps line up.
+func MonotonicNow() int64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()

@@ -1,19 +1,18 @@
-package container
+package ctinit
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// defaultDevices are the device nodes every container's /dev gets.
-var defaultDevices = []struct {
-	name         string
-	major, minor int64
+// DefaultDevices are the device nodes every container's /dev gets.
+var DefaultDevices = []struct {
+	Name         string
+	Major, Minor int64
 }{
 	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 }
@@ -33,7 +32,7 @@ var defaultDevices = []struct {
 //   - pivot_root(".", ".") stacks the old root under the new one, and
 //     umount2(".", MNT_DETACH) then drops it, without needing a directory to
 //     park it in.
-func setupRootfs(c *initConfig) error {
+func setupRootfs(c *Config) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
@@ -96,15 +95,15 @@ func setupRootfs(c *initConfig) error {
 // mountInRoot performs one OCI mount under root (still a host path: this
 // runs before pivot_root). The destination is resolved inside root so that a
 // symbolic link in the rootfs cannot point a mount at the host.
-func mountInRoot(root string, m mountOp) error {
-	dest, err := resolveInRoot(root, m.Dest)
+func mountInRoot(root string, m MountOp) error {
+	dest, err := ResolveInRoot(root, m.Dest)
 	if errors.Is(err, os.ErrNotExist) {
 		dest = filepath.Join(root, filepath.Clean("/"+m.Dest))
 		if err = os.MkdirAll(dest, 0o755); errors.Is(err, unix.EROFS) {
 			return fmt.Errorf("mount %s: the mount point is missing and the root is read-only", m.Dest)
 		}
 		if err == nil {
-			dest, err = resolveInRoot(root, m.Dest)
+			dest, err = ResolveInRoot(root, m.Dest)
 		}
 	}
 	if err != nil {
@@ -135,39 +134,6 @@ func mountInRoot(root string, m mountOp) error {
 	return nil
 }
 
-// parseMountOptions splits fstab-style options into mount(2) flags and the
-// data string the file system itself parses.
-func parseMountOptions(opts []string) (uintptr, string) {
-	var flags uintptr
-	var data []string
-	for _, o := range opts {
-		switch o {
-		case "ro":
-			flags |= unix.MS_RDONLY
-		case "rw", "defaults", "private", "rprivate":
-		case "nosuid":
-			flags |= unix.MS_NOSUID
-		case "nodev":
-			flags |= unix.MS_NODEV
-		case "noexec":
-			flags |= unix.MS_NOEXEC
-		case "relatime":
-			flags |= unix.MS_RELATIME
-		case "strictatime":
-			flags |= unix.MS_STRICTATIME
-		case "noatime":
-			flags |= unix.MS_NOATIME
-		case "bind":
-			flags |= unix.MS_BIND
-		case "rbind":
-			flags |= unix.MS_BIND | unix.MS_REC
-		default:
-			data = append(data, o)
-		}
-	}
-	return flags, strings.Join(data, ",")
-}
-
 // remountReadonly makes an existing mount read-only. The flags the mount
 // already has are kept: inside a user namespace the kernel refuses a remount
 // that would drop a "locked" nosuid, nodev or noexec.
@@ -188,25 +154,25 @@ func remountReadonly(path string) error {
 // mknod is refused, and the host's nodes are bind-mounted instead.
 func populateDev(root string, userns bool) error {
 	dev := filepath.Join(root, "dev")
-	for _, d := range defaultDevices {
-		p := filepath.Join(dev, d.name)
+	for _, d := range DefaultDevices {
+		p := filepath.Join(dev, d.Name)
 		if !userns {
-			if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(uint32(d.major), uint32(d.minor)))); err != nil {
-				return fmt.Errorf("mknod /dev/%s: %w", d.name, err)
+			if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+				return fmt.Errorf("mknod /dev/%s: %w", d.Name, err)
 			}
 			// mknod obeys the umask; the nodes must be usable by all.
 			if err := unix.Chmod(p, 0o666); err != nil {
-				return fmt.Errorf("chmod /dev/%s: %w", d.name, err)
+				return fmt.Errorf("chmod /dev/%s: %w", d.Name, err)
 			}
 			continue
 		}
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
 		if err != nil {
-			return fmt.Errorf("create /dev/%s: %w", d.name, err)
+			return fmt.Errorf("create /dev/%s: %w", d.Name, err)
 		}
 		f.Close()
-		if err := unix.Mount("/dev/"+d.name, p, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind /dev/%s: %w", d.name, err)
+		if err := unix.Mount("/dev/"+d.Name, p, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /dev/%s: %w", d.Name, err)
 		}
 	}
 	for name, target := range map[string]string{
@@ -249,7 +215,7 @@ func readonlyPath(p string) error {
 // mountCgroupFS mounts the cgroup file system the config asks for, after the
 // init has entered its cgroup namespace, so that the container sees its own
 // cgroup as the root. On a hybrid or v2 host that is the unified hierarchy.
-func mountCgroupFS(m mountOp, version string) error {
+func mountCgroupFS(m MountOp, version string) error {
 	if version == "v1" {
 		return fmt.Errorf("mount %s: a cgroup mount on a v1-only host is not supported", m.Dest)
 	}

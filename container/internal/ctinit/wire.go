@@ -1,4 +1,4 @@
-package container
+package ctinit
 
 import (
 	"bufio"
@@ -7,12 +7,12 @@ import (
 	"strings"
 )
 
-// initConfig is everything the container's init needs, worked out by the
+// Config is everything the container's init needs, worked out by the
 // parent from the OCI spec. It is deliberately flat: the init decodes it with
 // a few string splits instead of encoding/json, whose first use in a fresh
 // process (reflecting over the whole runtime-spec type tree) cost about a
 // millisecond of every container's start when measured here.
-type initConfig struct {
+type Config struct {
 	Hostname      string
 	Rootfs        string // host path of the lower (or only) root directory
 	StateDir      string // host path holding upper/, work/ and merged/
@@ -20,8 +20,8 @@ type initConfig struct {
 	Readonly      bool
 	CgroupNS      bool   // enter a cgroup namespace after joining the cgroup
 	CgroupVersion string // "v1", "v2" or "hybrid"
-	Mounts        []mountOp
-	CgroupMounts  []mountOp // done after the cgroup namespace exists
+	Mounts        []MountOp
+	CgroupMounts  []MountOp // done after the cgroup namespace exists
 	MaskedPaths   []string
 	ReadonlyPaths []string
 	Exe           string
@@ -29,33 +29,38 @@ type initConfig struct {
 	Cwd           string
 	UID, GID      uint32
 	Groups        []uint32
-	Rlimits       []rlimitOp
+	Rlimits       []RlimitOp
 	OOMScoreAdj   *int
-	Caps          *capsOp
+	Caps          *CapsOp
 	NoNewPrivs    bool
 	PopulateDev   bool // /dev is a fresh tmpfs: add the default devices
 	UserNS        bool // mknod is refused: bind-mount the host's device nodes
 }
 
-type mountOp struct {
+// ProtocolVersion changes whenever Config's encoding does. A separately
+// built init binary refuses a parent that speaks another version, instead of
+// misreading it.
+const ProtocolVersion = 1
+
+type MountOp struct {
 	Source, Dest, Type string
 	Flags              uintptr
 	Data               string
 }
 
-type rlimitOp struct {
+type RlimitOp struct {
 	Resource   int
 	Soft, Hard uint64
 }
 
-type capsOp struct {
+type CapsOp struct {
 	Bounding, Effective, Permitted, Inheritable uint64
 	Ambient                                     []uint
 }
 
-// encode writes c as lines of tab-separated fields; strings are quoted so
+// Encode writes c as lines of tab-separated fields; strings are quoted so
 // that no value can contain a tab or a newline.
-func (c *initConfig) encode() []byte {
+func (c *Config) Encode() []byte {
 	var b strings.Builder
 	line := func(fields ...string) {
 		b.WriteString(strings.Join(fields, "\t"))
@@ -64,6 +69,7 @@ func (c *initConfig) encode() []byte {
 	q := strconv.Quote
 	bl := func(v bool) string { return strconv.FormatBool(v) }
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	line("version", strconv.Itoa(ProtocolVersion))
 	line("hostname", q(c.Hostname))
 	line("rootfs", q(c.Rootfs))
 	line("state", q(c.StateDir))
@@ -109,9 +115,9 @@ func (c *initConfig) encode() []byte {
 	return []byte(b.String())
 }
 
-// decodeInitConfig reads what encode wrote, up to its "end" line.
-func decodeInitConfig(r *bufio.Reader) (*initConfig, error) {
-	c := &initConfig{}
+// Decode reads what Encode wrote, up to its "end" line.
+func Decode(r *bufio.Reader) (*Config, error) {
+	c := &Config{}
 	for {
 		s, err := r.ReadString('\n')
 		if err != nil {
@@ -123,6 +129,10 @@ func decodeInitConfig(r *bufio.Reader) (*initConfig, error) {
 		}
 		d := fieldDecoder{f: f[1:]}
 		switch f[0] {
+		case "version":
+			if v := d.int(); d.err == nil && v != ProtocolVersion {
+				return nil, fmt.Errorf("init protocol %d, this init speaks %d: rebuild twinboot-init with twinboot (make bin)", v, ProtocolVersion)
+			}
 		case "hostname":
 			c.Hostname = d.str()
 		case "rootfs":
@@ -133,7 +143,7 @@ func decodeInitConfig(r *bufio.Reader) (*initConfig, error) {
 			c.Overlay, c.Readonly, c.CgroupNS = d.bool(), d.bool(), d.bool()
 			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev, c.UserNS = d.str(), d.bool(), d.bool(), d.bool()
 		case "mount", "cgmount":
-			m := mountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str()}
+			m := MountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str()}
 			if f[0] == "mount" {
 				c.Mounts = append(c.Mounts, m)
 			} else {
@@ -156,12 +166,12 @@ func decodeInitConfig(r *bufio.Reader) (*initConfig, error) {
 		case "group":
 			c.Groups = append(c.Groups, uint32(d.uint()))
 		case "rlimit":
-			c.Rlimits = append(c.Rlimits, rlimitOp{Resource: int(d.uint()), Soft: d.uint(), Hard: d.uint()})
+			c.Rlimits = append(c.Rlimits, RlimitOp{Resource: int(d.uint()), Soft: d.uint(), Hard: d.uint()})
 		case "oom":
 			n := int(d.int())
 			c.OOMScoreAdj = &n
 		case "caps":
-			k := &capsOp{Bounding: d.uint(), Effective: d.uint(), Permitted: d.uint(), Inheritable: d.uint()}
+			k := &CapsOp{Bounding: d.uint(), Effective: d.uint(), Permitted: d.uint(), Inheritable: d.uint()}
 			for len(d.f) > 0 && d.err == nil {
 				k.Ambient = append(k.Ambient, uint(d.uint()))
 			}
