@@ -16,6 +16,7 @@ import (
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/nested"
 )
 
 // processStart is as close to the process's start as Go lets us get: package
@@ -28,11 +29,12 @@ func init() {
 		cpus                         int
 		timeout                      time.Duration
 		jsonOut, quiet               bool
+		mode                         *string
 	)
 	register(&command{
 		name:    "vm",
 		summary: "Boot the guest as a VM under twinboot's own KVM hypervisor and report what it measured.",
-		usage:   "[--kernel K] [--initrd I] [--mem 128M] [--cpus 1] [--cmdline ...] [--timeout 30s] [--json]",
+		usage:   "[--mode auto|native|nested] [--kernel K] [--initrd I] [--mem 128M] [--cpus 1] [--cmdline ...] [--timeout 30s] [--json]",
 		setup: func(fs *flag.FlagSet) {
 			fs.StringVar(&kernel, "kernel", "", "bzImage or ELF vmlinux with a PVH note (default: the lab kernel's bzImage from 'make guest')")
 			fs.StringVar(&initrd, "initrd", "", "initramfs (default: the lab initramfs from 'make guest'; 'none' for no initrd)")
@@ -42,10 +44,17 @@ func init() {
 			fs.DurationVar(&timeout, "timeout", hypervisor.DefaultTimeout, "give up after this long (0: never)")
 			fs.BoolVar(&jsonOut, "json", false, "print events and the result as JSON lines on stdout")
 			fs.BoolVar(&quiet, "quiet", false, "do not copy the guest console to stderr")
+			mode = addModeFlag(fs)
 		},
 		run: func(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected arguments %q", errUsage, args)
+			}
+			// Without hardware KVM, run this same command inside nested
+			// mode's L1 machine and relay its output (cmd_mode.go).
+			decision, done, err := relayNested(fs, *mode, stdout, nil)
+			if done {
+				return err
 			}
 			memBytes, err := parseSize(mem)
 			if err != nil {
@@ -69,6 +78,7 @@ func init() {
 			cfg := hypervisor.Config{
 				Kernel: kernel, Initrd: initrd, Cmdline: cmdline, MemBytes: memBytes,
 				CPUs: cpus, Timeout: timeout, Start: processStart,
+				Emulated: decision.Emulated(),
 			}
 			if !quiet && !jsonOut {
 				cfg.Console = fs.Output()
@@ -76,6 +86,8 @@ func init() {
 			if jsonOut {
 				cfg.Events = func(ev event.Event) { event.Write(stdout, ev) }
 			}
+			// Inside L1, the events also travel to the host's twinboot.
+			cfg.Events = nested.Tee(cfg.Events, nested.EventTap())
 			return runVM(cfg, jsonOut, stdout, fs.Output())
 		},
 	})
