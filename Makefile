@@ -5,6 +5,10 @@ GO    ?= go
 BUILD := $(CURDIR)/build
 BIN   := $(BUILD)/bin/twinboot
 PROBE := $(BUILD)/bin/probe
+# The container init as a small binary of its own: `twinboot ct run` starts it
+# from beside twinboot (see container/cmd/twinboot-init), several ms faster
+# per container than re-executing all of twinboot.
+CTINIT := $(BUILD)/bin/twinboot-init
 
 # twinboot and the probe are static: the same binary runs on the host, in the
 # guest's initramfs and inside the nested-mode lab machine.
@@ -38,9 +42,13 @@ $(PROBE): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
 	$(GO) build -trimpath -o $@ ./guest/probe
 
-bin: $(BIN)
+$(CTINIT): $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(GO) build -trimpath -o $@ ./container/cmd/twinboot-init
 
-guest: $(BIN) $(PROBE)
+bin: $(BIN) $(CTINIT)
+
+guest: $(BIN) $(CTINIT) $(PROBE)
 	$(BIN) guest build --probe $(PROBE)
 
 # Nested mode's L1 machine (Debian's generic kernel via apt-get download, the

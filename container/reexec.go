@@ -1,7 +1,9 @@
 package container
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
 )
@@ -23,4 +25,46 @@ func MaybeInit() {
 	if os.Getenv(reexecEnv) == ReexecName {
 		os.Exit(InitMain())
 	}
+}
+
+// InitEnv names the container init binary when Spec.Init is empty.
+const InitEnv = "TWINBOOT_CT_INIT"
+
+// InitBinaryName is the init's file name beside the twinboot executable.
+const InitBinaryName = "twinboot-init"
+
+// openInit opens the binary the init will be started from. It is opened,
+// not named, because the child executes it through /proc/self/fd: inside a
+// user namespace the container's root may not be allowed to walk the
+// directories that lead to it (a test binary sits in a private temporary
+// directory). self reports the fallback, this executable re-executed.
+func openInit(explicit string) (f *os.File, self bool, err error) {
+	path := explicit
+	if path == "" {
+		path = os.Getenv(InitEnv)
+	}
+	if path == "" {
+		if exe, err := os.Executable(); err == nil {
+			if p := filepath.Join(filepath.Dir(exe), InitBinaryName); isRegular(p) {
+				path = p
+			}
+		}
+	}
+	if path == "" {
+		f, err = os.Open("/proc/self/exe")
+		if err != nil {
+			return nil, false, fmt.Errorf("open own executable for re-exec: %w", err)
+		}
+		return f, true, nil
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("open container init: %w", err)
+	}
+	return f, false, nil
+}
+
+func isRegular(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

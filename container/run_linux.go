@@ -97,9 +97,9 @@ type runner struct {
 }
 
 func (r *runner) start() error {
-	exe, err := os.Open("/proc/self/exe")
+	exe, _, err := openInit(r.s.Init)
 	if err != nil {
-		return fmt.Errorf("open own executable for re-exec: %w", err)
+		return err
 	}
 	defer exe.Close()
 	cfgR, cfgW, err := os.Pipe()
@@ -124,10 +124,9 @@ func (r *runner) start() error {
 		defer unix.Close(fd)
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
-	// The init is this binary, reached through an open descriptor rather
-	// than its path: inside a user namespace the container's root may not
-	// be allowed to walk the directories that lead to it (a test binary
-	// sits in a private temporary directory).
+	// The init binary is reached through an open descriptor (see openInit).
+	// The environment selects the init in a re-executed twinboot and is
+	// ignored by twinboot-init.
 	r.cmd = &exec.Cmd{
 		Path:        "/proc/self/fd/" + strconv.Itoa(ctinit.ExeFD),
 		Args:        []string{"twinboot-init"},

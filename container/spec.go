@@ -30,6 +30,12 @@ type Spec struct {
 	Events         event.Sink // phases as they complete, console lines
 	Timeout        time.Duration
 
+	// Init is the container init binary to start (see
+	// container/cmd/twinboot-init). Empty: $TWINBOOT_CT_INIT, else
+	// twinboot-init beside the running executable, else this executable
+	// re-executed (which must then call MaybeInit or InitMain first).
+	Init string
+
 	// ForwardSignals relays SIGINT and SIGTERM received by this process to
 	// the container's init while it runs. Only a command-line front end
 	// should set it: it changes the whole process's signal handling.
