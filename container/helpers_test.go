@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/twinboot/twinboot/internal/testutil"
@@ -48,3 +51,41 @@ func writeBundle(t testing.TB, rootfs string, args []string, edit func(m map[str
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+var (
+	initOnce sync.Once
+	initPath string
+	initErr  error
+)
+
+// buildInit builds container/cmd/twinboot-init once per test binary, so that
+// tests and benchmarks exercise the init binary the command line uses, from
+// the current source.
+func buildInit(t testing.TB) string {
+	t.Helper()
+	initOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "twinboot-init-")
+		if err != nil {
+			initErr = err
+			return
+		}
+		os.Chmod(dir, 0o755)
+		initPath = filepath.Join(dir, InitBinaryName)
+		cmd := exec.Command("go", "build", "-o", initPath, "./cmd/twinboot-init")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			initErr = fmt.Errorf("go build twinboot-init: %v: %s", err, out)
+		}
+	})
+	if initErr != nil {
+		t.Fatal(initErr)
+	}
+	return initPath
+}
+
+// removeBuiltInit deletes what buildInit made (called from TestMain).
+func removeBuiltInit() {
+	if initPath != "" {
+		os.RemoveAll(filepath.Dir(initPath))
+	}
+}

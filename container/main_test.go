@@ -10,5 +10,7 @@ import (
 func TestMain(m *testing.M) {
 	MaybeInit()
 	leakParent()
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltInit()
+	os.Exit(code)
 }

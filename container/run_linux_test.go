@@ -77,6 +77,21 @@ func TestProbeSeesSharedKernelAndOwnNamespaces(t *testing.T) {
 	assertNoLeak(t, before, takeSnapshot(t))
 }
 
+// The same probe run through the separately built init binary (what the
+// command line uses) reports the same world.
+func TestInitBinary(t *testing.T) {
+	rootfs := labRootfs(t)
+	before := takeSnapshot(t)
+	res := runOK(t, Spec{Rootfs: rootfs, Init: buildInit(t), MemoryLimit: 64 << 20, PidsLimit: 8})
+	if res.ExitCode != 0 || res.Report == nil || res.Report.PID != 1 || len(res.Report.Interfaces) != 1 {
+		t.Fatalf("exit %d (%s), report %+v", res.ExitCode, res.Reason, res.Report)
+	}
+	if len(res.Phases) != 6 {
+		t.Errorf("phases %v", res.Phases)
+	}
+	assertNoLeak(t, before, takeSnapshot(t))
+}
+
 // The overlay takes the container's writes; the shared rootfs never changes.
 func TestWritesStayInOverlay(t *testing.T) {
 	rootfs := labRootfs(t)
