@@ -26,12 +26,15 @@ import (
 //
 //   - twinboot: Run in process with the init binary twinboot-init (what
 //     `twinboot ct run` and the compare package use after make bin);
+//
 //   - twinboot-reexec: Run re-executing its own (here: test) binary as init;
+//
 //   - twinboot-cli: the built command, `twinboot ct run --bundle`, timed
 //     from its fork like runc and crun (when build/bin/twinboot exists);
+//
 //   - runc and crun, from their fork (crun with the hybrid workaround).
 //
-//	go test -run '^$' -bench SpawnToReady -benchtime 50x ./container/
+//     go test -run '^$' -bench SpawnToReady -benchtime 50x ./container/
 func BenchmarkSpawnToReady(b *testing.B) {
 	rootfs := labRootfs(b)
 	bundle := writeBundle(b, rootfs, DefaultArgs, nil)
