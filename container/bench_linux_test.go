@@ -22,19 +22,18 @@ import (
 // BenchmarkSpawnToReady runs the same bundle (the lab probe, exit mode) under
 // twinboot and its peers, round-robin in one loop so that all see the same
 // machine load, and reports the median time from spawn to the READY line of
-// each, and the ratios the issue sets as goals:
+// each, and the ratios the issue sets as goals. The contestants:
 //
 //   - twinboot: Run in process with the init binary twinboot-init (what
 //     `twinboot ct run` and the compare package use after make bin);
-//
 //   - twinboot-reexec: Run re-executing its own (here: test) binary as init;
-//
 //   - twinboot-cli: the built command, `twinboot ct run --bundle`, timed
 //     from its fork like runc and crun (when build/bin/twinboot exists);
-//
 //   - runc and crun, from their fork (crun with the hybrid workaround).
 //
-//     go test -run '^$' -bench SpawnToReady -benchtime 50x ./container/
+// Run it with:
+//
+//	go test -run '^$' -bench SpawnToReady -benchtime 50x ./container/
 func BenchmarkSpawnToReady(b *testing.B) {
 	rootfs := labRootfs(b)
 	bundle := writeBundle(b, rootfs, DefaultArgs, nil)
