@@ -110,6 +110,11 @@ func footer(res Results) string {
 	if res.Host.KernelRelease != "" {
 		host += ", Linux " + res.Host.KernelRelease
 	}
+	if o := res.Outer; o != nil {
+		// Nested mode: the figures come from the lab machine, which has no
+		// name of its own; say which real machine ran it.
+		host = fmt.Sprintf("%s (Linux %s), inside its nested-mode lab machine (Linux %s)", o.Hostname, o.KernelRelease, res.Host.KernelRelease)
+	}
 	return fmt.Sprintf("host %s · %s\nmode %s", host, res.Created.UTC().Format("2006-01-02 15:04 UTC"), mode)
 }
 
@@ -197,8 +202,10 @@ func phasesPlot(stats []Stat, foot string) (*plot.Plot, error) {
 		}
 	}
 	p.NominalY(names...)
-	p.Legend.Left = false
-	p.Legend.Top = true
+	p.Y.Label.Text = "side (median time to READY)"
+	// Room on the right for the legend, so that it never hides a bar.
+	p.X.Min = 0
+	p.X.Max *= 1.45
 	return p, nil
 }
 
