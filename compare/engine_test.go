@@ -161,3 +161,30 @@ func TestBenchRejectsZeroRuns(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestEmulatedSinkMarksPhases(t *testing.T) {
+	var got []event.Event
+	sink := emulatedSink(func(ev event.Event) { got = append(got, ev) }, true)
+	sink.Emit(event.Phase{Side: event.Container, Name: "clone"})
+	sink.Emit(event.Log{Msg: "x"})
+	if p := got[0].(event.Phase); !p.Emulated {
+		t.Errorf("phase not marked emulated: %+v", p)
+	}
+	if _, ok := got[1].(event.Log); !ok {
+		t.Errorf("other events pass unchanged: %+v", got[1])
+	}
+	if emulatedSink(nil, true) != nil {
+		t.Error("a nil sink stays nil")
+	}
+}
+
+func TestLineSinkEmitsWholeLines(t *testing.T) {
+	var lines []string
+	w := &lineSink{side: event.VM, sink: func(ev event.Event) { lines = append(lines, ev.(event.Console).Text) }}
+	for _, chunk := range []string{"Linux ver", "sion 6.1\r\nTWINBOOT-", "READY {}\n", "partial"} {
+		w.Write([]byte(chunk))
+	}
+	if strings.Join(lines, "|") != "Linux version 6.1|TWINBOOT-READY {}" {
+		t.Errorf("lines %q", lines)
+	}
+}
