@@ -69,7 +69,7 @@ func TestBadInputs(t *testing.T) {
 			if tc.cfg.MemBytes == 0 {
 				tc.cfg.MemBytes = mem
 			}
-			fds := kvmFDs(t)
+			fds, files := kvmFDs(t), openUnder(t, dir)
 			vm, err := New(tc.cfg)
 			if err == nil {
 				vm.Close()
@@ -82,6 +82,9 @@ func TestBadInputs(t *testing.T) {
 			if got := kvmFDs(t); got != fds {
 				t.Errorf("%d KVM file descriptors open after the error, %d before", got, fds)
 			}
+			if got := openUnder(t, dir); got != files {
+				t.Errorf("%d input files open after the error, %d before", got, files)
+			}
 			if guestMappings(t, tc.cfg.MemBytes) != 0 {
 				t.Errorf("a guest RAM mapping of %d bytes is left behind", tc.cfg.MemBytes)
 			}
@@ -92,6 +95,17 @@ func TestBadInputs(t *testing.T) {
 // kvmFDs counts this process's descriptors on /dev/kvm, VMs and vCPUs.
 func kvmFDs(t *testing.T) int {
 	t.Helper()
+	return countFDs(t, func(l string) bool { return strings.Contains(l, "kvm") })
+}
+
+// openUnder counts this process's descriptors on files under dir.
+func openUnder(t *testing.T, dir string) int {
+	t.Helper()
+	return countFDs(t, func(l string) bool { return strings.HasPrefix(l, dir+"/") })
+}
+
+func countFDs(t *testing.T, match func(link string) bool) int {
+	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +113,7 @@ func kvmFDs(t *testing.T) int {
 	n := 0
 	for _, e := range ents {
 		l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if strings.Contains(l, "kvm") {
+		if match(l) {
 			n++
 		}
 	}

@@ -55,12 +55,13 @@ type bzImage struct {
 	Header []byte
 }
 
-// parseBzImage checks the setup header of image (the whole file) and
-// returns what the loader needs. It never panics on bad input: every offset
-// is checked against the length first.
-func parseBzImage(image []byte) (*bzImage, error) {
-	if len(image) < hdrEnd {
-		return nil, fmt.Errorf("%w: %d bytes is too short for a bzImage header", ErrNotKernel, len(image))
+// parseBzImage checks the setup header and returns what the loader needs.
+// image holds the start of the file (at least its first 0x280 bytes when
+// the file is that long) and size is the file's full length. It never
+// panics on bad input: every offset is checked against the length first.
+func parseBzImage(image []byte, size uint64) (*bzImage, error) {
+	if len(image) < hdrEnd || size < uint64(len(image)) {
+		return nil, fmt.Errorf("%w: %d bytes is too short for a bzImage header", ErrNotKernel, size)
 	}
 	le := binary.LittleEndian
 	if le.Uint16(image[hdrBootFlag:]) != bootFlagValue || le.Uint32(image[hdrMagic:]) != hdrMagicValue {
@@ -89,11 +90,11 @@ func parseBzImage(image []byte) (*bzImage, error) {
 	b.PayloadOffset = uint64(b.SetupSects+1) * sectorSize
 	sysSize := uint64(le.Uint32(image[hdrSysSize:])) * 16
 	// syssize is rounded up to whole paragraphs, so allow up to 15 bytes less.
-	if b.PayloadOffset >= uint64(len(image)) || uint64(len(image))-b.PayloadOffset+15 < sysSize || sysSize == 0 {
+	if b.PayloadOffset >= size || size-b.PayloadOffset+15 < sysSize || sysSize == 0 {
 		return nil, fmt.Errorf("%w: truncated bzImage: %d bytes, header promises %d of setup and %d of kernel",
-			ErrNotKernel, len(image), b.PayloadOffset, sysSize)
+			ErrNotKernel, size, b.PayloadOffset, sysSize)
 	}
-	b.PayloadSize = uint64(len(image)) - b.PayloadOffset
+	b.PayloadSize = size - b.PayloadOffset
 	end := uint64(hdrJump + 2 + int(image[hdrJump+1]))
 	if end < hdrEnd {
 		end = hdrEnd
@@ -104,7 +105,7 @@ func parseBzImage(image []byte) (*bzImage, error) {
 	if end > uint64(len(image)) {
 		end = uint64(len(image))
 	}
-	b.Header = image[hdrSetupSects:end]
+	b.Header = append([]byte(nil), image[hdrSetupSects:end]...)
 	return b, nil
 }
 

@@ -19,7 +19,7 @@ func FuzzParseBzImage(f *testing.F) {
 	f.Add(validBzImage()[:0x300])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		k, err := parseBzImage(b)
+		k, err := parseBzImage(b, uint64(len(b)))
 		if err != nil {
 			return
 		}

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 )
 
 var elfMagic = []byte("\x7fELF")
 
-// kernelImage is a parsed kernel, either kind.
+// kernelImage is a parsed kernel, either kind. The file stays open until
+// it is loaded: its contents go straight from the file into guest memory,
+// never through a buffer of ours, which would count as VMM overhead (a
+// vmlinux is 17 MB).
 type kernelImage struct {
-	data []byte
+	file *os.File
 	bz   *bzImage   // set for a bzImage
 	pvh  *pvhKernel // set for an ELF vmlinux
 }
@@ -35,23 +39,57 @@ func (k *kernelImage) end() uint64 {
 // readKernel reads and parses the kernel file. The contents decide the
 // protocol: an ELF header means PVH, anything else must be a bzImage.
 func readKernel(path string) (*kernelImage, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNoKernel, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoKernel, err)
 	}
-	k := &kernelImage{data: data}
-	if bytes.HasPrefix(data, elfMagic) {
-		k.pvh, err = parsePVH(bytes.NewReader(data), int64(len(data)))
-	} else {
-		k.bz, err = parseBzImage(data)
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%w: %s is not a regular file", ErrNoKernel, path)
 	}
 	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	head := make([]byte, pageSize)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		f.Close()
+		return nil, fmt.Errorf("read kernel %s: %w", path, err)
+	}
+	head = head[:n]
+	k := &kernelImage{file: f}
+	if bytes.HasPrefix(head, elfMagic) {
+		k.pvh, err = parsePVH(f, st.Size())
+	} else {
+		k.bz, err = parseBzImage(head, uint64(st.Size()))
+	}
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("kernel %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// readInto fills guest-physical [addr, addr+n) from the file at off.
+func (k *kernelImage) readInto(m *guestMemory, addr, off, n uint64) error {
+	dst, err := m.at(addr, n)
+	if err != nil {
+		return err
+	}
+	if _, err := k.file.ReadAt(dst, int64(off)); err != nil {
+		return fmt.Errorf("read %s: %w", k.file.Name(), err)
+	}
+	return nil
+}
+
+func (k *kernelImage) close() {
+	if k != nil && k.file != nil {
+		k.file.Close()
+	}
 }
 
 // bootPlan is where everything goes, decided before any device is opened so
@@ -65,12 +103,17 @@ type bootPlan struct {
 }
 
 // plan reads the inputs and checks that they fit in cfg.MemBytes.
-func plan(cfg Config) (*bootPlan, error) {
+func plan(cfg Config) (_ *bootPlan, err error) {
 	k, err := readKernel(cfg.Kernel)
 	if err != nil {
 		return nil, err
 	}
 	p := &bootPlan{kernel: k, initrd: cfg.Initrd, cmdline: append([]byte(cfg.Cmdline), 0)}
+	defer func() {
+		if err != nil {
+			k.close()
+		}
+	}()
 	if len(p.cmdline) > cmdlineMax {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrCmdlineTooLong, len(cfg.Cmdline), cmdlineMax-1)
 	}
@@ -138,7 +181,7 @@ func (p *bootPlan) load(m *guestMemory) (entryState, error) {
 	}
 	// The protected-mode part of the bzImage goes to 1 MiB; the real-mode
 	// setup code before it is never run, only its header is used.
-	if err := m.write(bzImageLoadAddr, k.data[k.bz.PayloadOffset:]); err != nil {
+	if err := k.readInto(m, bzImageLoadAddr, k.bz.PayloadOffset, k.bz.PayloadSize); err != nil {
 		return entryState{}, fmt.Errorf("load bzImage: %w", err)
 	}
 	zp, err := zeroPage(k.bz, len(p.cmdline)-1, p.initrdAddr, p.initrdSize, m.size())
@@ -161,7 +204,7 @@ func (p *bootPlan) loadPVH(m *guestMemory) (entryState, error) {
 		}
 		// The bss (MemSize beyond FileSize) is already zero: fresh anonymous
 		// memory reads as zeros, and leaving it alone keeps it untouched.
-		if err := m.write(s.PAddr, k.data[s.Offset:s.Offset+s.FileSize]); err != nil {
+		if err := k.readInto(m, s.PAddr, s.Offset, s.FileSize); err != nil {
 			return entryState{}, fmt.Errorf("load ELF segment: %w", err)
 		}
 	}
@@ -189,6 +232,7 @@ func New(cfg Config) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.kernel.close()
 	vm, err := machine(cfg, cfg.MemBytes)
 	if err != nil {
 		return nil, err
