@@ -31,7 +31,10 @@ func (m Model) paneView(s *sideState, w, h int, compact bool) string {
 	if s.failure != "" {
 		lines = append(lines, m.st.fail.Width(inner).Render("FAILED: "+s.failure))
 	}
-	if compact {
+	// The cards need six rows under the title and badge; a pane squeezed by
+	// the full help or the lessons gets the three-line form instead of
+	// boxes cut in half.
+	if compact || rows-len(lines) < 7 {
 		lines = append(lines, m.compactMetrics(s, inner)...)
 	} else {
 		lines = append(lines, m.cards(s, inner))

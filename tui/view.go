@@ -96,7 +96,7 @@ func (m Model) headerView(w int) string {
 		return line
 	}
 	msg := "NESTED MODE: this host has no hardware virtualization, so the lab runs inside an emulated AMD-V machine (QEMU, software emulation). Every time shown is emulated: compare VM with container here, never with native figures."
-	if w < compactWidth || m.height < compactHeight {
+	if w < 120 || m.height < 40 { // the long text costs rows a smaller screen needs
 		msg = "NESTED MODE: no hardware virtualization here; the lab runs in an emulated AMD-V machine. All times are emulated."
 	}
 	// Wrap here, at spaces only: the wrappers also break at hyphens, and
