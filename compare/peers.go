@@ -95,15 +95,22 @@ func qemuPeer(opt Options, host Host) (runner, string, string) {
 	default:
 		return nil, "", "/dev/kvm is backed by an unrecognised module; QEMU/KVM figures would not be comparable"
 	}
+	return qemuRunner(path, opt, []string{"-accel", "kvm", "-cpu", "host"}), version(path), ""
+}
+
+// qemuRunner boots opt's kernel and initramfs under QEMU with the given
+// accelerator arguments, timed from spawn to the READY line on its serial
+// port. The tests use TCG here, where KVM cannot bring a guest up.
+func qemuRunner(path string, opt Options, accel []string) runner {
 	machine := "pc"
 	if out, err := exec.Command(path, "-machine", "help").Output(); err == nil && bytes.Contains(out, []byte("microvm")) {
 		machine = "microvm"
 	}
 	v := version(path)
-	run := func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
+	return func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
 		side := Side{Name: PeerQEMU, Version: v + " -M " + machine, Emulated: opt.Emulated}
-		args := []string{
-			"-accel", "kvm", "-M", machine, "-cpu", "host",
+		args := append(append([]string(nil), accel...),
+			"-M", machine,
 			"-m", fmt.Sprintf("%dM", opt.VMMemBytes>>20), "-smp", fmt.Sprint(opt.VMCPUs),
 			"-kernel", opt.Kernel, "-initrd", opt.Initrd,
 			"-append", fmt.Sprintf("%s twinboot.syscalls=%d", hypervisor.DefaultCmdline, syscalls),
@@ -111,12 +118,11 @@ func qemuPeer(opt Options, host Host) (runner, string, string) {
 			"-serial", "stdio", "-no-reboot",
 			// The probe's "done" port, as under our hypervisor.
 			"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", report.ExitPort),
-		}
+		)
 		cmd := exec.Command(path, args...)
 		spawnToReady(ctx, cmd, opt.Timeout, &side, sink, nil)
 		return side
 	}
-	return run, v, ""
 }
 
 // ociPeer runs the probe under an OCI runtime (runc or crun) from a bundle

@@ -172,3 +172,26 @@ func TestStartWithoutUnifiedHidesIt(t *testing.T) {
 		t.Error("the unmount leaked into this process's mount namespace")
 	}
 }
+
+// QEMU with KVM cannot run on a kvm_pvm host, but the same runner with TCG
+// proves the rest: the command line boots the lab kernel and initramfs on
+// QEMU's machine, and READY is caught on the serial port.
+func TestQEMURunnerReachesReadyUnderTCG(t *testing.T) {
+	path, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		testutil.Missing(t, "qemu-system-x86_64 (Debian package qemu-system-x86)")
+	}
+	a := testutil.Guest(t)
+	opt := Options{Guest: a, Runs: 1, Timeout: 2 * time.Minute}.withDefaults()
+	run := qemuRunner(path, opt, []string{"-accel", "tcg", "-cpu", "max"})
+	side := run(context.Background(), 0, 100, nil)
+	if !side.OK() {
+		t.Fatalf("qemu: %+v", side)
+	}
+	if side.Report.KernelRelease != a.KernelRelease || side.Report.Syscalls == nil || side.Report.Syscalls.Count != 100 {
+		t.Errorf("report %+v, want the lab kernel %s and a 100-call burst", side.Report, a.KernelRelease)
+	}
+	if len(side.Phases) != 2 || side.Phases[1].Name != PeerPhaseReady || int64(side.Phases[1].At) != side.ReadyNS {
+		t.Errorf("phases %+v", side.Phases)
+	}
+}
