@@ -90,6 +90,7 @@ type runner struct {
 	cmd            *exec.Cmd
 	stdout, stderr *lineWriter
 	cfgW, statR    *os.File
+	status         *bufio.Scanner // lines from the init, over statR
 
 	mu     sync.Mutex
 	report *report.Report
@@ -274,9 +275,10 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 }
 
 // handshake sends the init its config, moves it into the cgroup, lets it go
-// on, and follows its status pipe until it executes the workload (EOF) or
-// reports an error.
+// on once its root is ready, and follows its status pipe until it executes
+// the workload (EOF) or reports an error.
 func (r *runner) handshake() error {
+	r.status = bufio.NewScanner(r.statR)
 	b := newInitConfig(r.cfg, r.st.dir, r.overlay, r.cg.version).Encode()
 	if _, err := r.cfgW.Write(b); err != nil {
 		return r.initFailed(fmt.Errorf("send init config: %w", err))
@@ -288,29 +290,38 @@ func (r *runner) handshake() error {
 			return r.initFailed(err)
 		}
 	}
-	if err := r.cg.limitPids(); err != nil {
-		return err
-	}
-	if _, err := r.cfgW.Write([]byte("go\n")); err != nil {
-		return r.initFailed(fmt.Errorf("release init: %w", err))
-	}
-	sc := bufio.NewScanner(r.statR)
-	for sc.Scan() {
-		kind, arg, _ := strings.Cut(sc.Text(), " ")
+	released := false
+	for r.status.Scan() {
+		kind, arg, _ := strings.Cut(r.status.Text(), " ")
 		switch kind {
 		case "pivot", "exec":
 			ns, err := strconv.ParseInt(arg, 10, 64)
 			if err != nil {
-				return fmt.Errorf("%w: bad status line %q", ErrInit, sc.Text())
+				return fmt.Errorf("%w: bad status line %q", ErrInit, r.status.Text())
 			}
 			name := PhasePivotRoot
 			if kind == "exec" {
 				name = PhaseExec
 			}
 			r.ph.mark(name, ns)
+			if kind == "pivot" {
+				// The init's Go runtime has started all the threads it
+				// needs by now; the pids limit can no longer kill it
+				// (see limitPids).
+				if err := r.cg.limitPids(); err != nil {
+					return err
+				}
+				if _, err := r.cfgW.Write([]byte("go\n")); err != nil {
+					return r.initFailed(fmt.Errorf("release init: %w", err))
+				}
+				released = true
+			}
 		case "error":
 			return fmt.Errorf("%w: %s", ErrInit, arg)
 		}
+	}
+	if !released {
+		return fmt.Errorf("%w: the init exited before its root file system was ready", ErrInit)
 	}
 	return nil
 }
@@ -319,9 +330,8 @@ func (r *runner) handshake() error {
 // broken-pipe error its death caused here.
 func (r *runner) initFailed(err error) error {
 	r.statR.SetReadDeadline(time.Now().Add(time.Second))
-	sc := bufio.NewScanner(r.statR)
-	for sc.Scan() {
-		if msg, ok := strings.CutPrefix(sc.Text(), "error "); ok {
+	for r.status.Scan() {
+		if msg, ok := strings.CutPrefix(r.status.Text(), "error "); ok {
 			return fmt.Errorf("%w: %s", ErrInit, msg)
 		}
 	}

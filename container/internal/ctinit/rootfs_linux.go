@@ -42,6 +42,9 @@ func setupRootfs(c *Config) error {
 		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
 			c.Rootfs, filepath.Join(c.StateDir, "upper"), filepath.Join(c.StateDir, "work"))
 		if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
+			if errors.Is(err, unix.ENODEV) {
+				return fmt.Errorf("mount overlay: this kernel has no overlay file system (modprobe overlay), which a writable root needs; a read-only root does not: %w", err)
+			}
 			return fmt.Errorf("mount overlay on %s: %w", root, err)
 		}
 	} else {
@@ -70,11 +73,14 @@ func setupRootfs(c *Config) error {
 	if err := unix.Chdir(root); err != nil {
 		return fmt.Errorf("chdir %s: %w", root, err)
 	}
-	if err := unix.PivotRoot(".", "."); err != nil {
+	if err := unix.PivotRoot(".", "."); err == nil {
+		if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("detach old root: %w", err)
+		}
+	} else if !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("pivot_root %s: %w", root, err)
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("detach old root: %w", err)
+	} else if err := moveRoot(root); err != nil {
+		return err
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
@@ -88,6 +94,23 @@ func setupRootfs(c *Config) error {
 		if err := readonlyPath(p); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// moveRoot is the fallback when pivot_root refuses (EINVAL) because the
+// host's root is the initial ramfs, which can never be unmounted, as in the
+// nested-mode L1 machine booted from an initramfs. The new root is moved
+// over "/" and chroot'ed into. The host's root stays underneath, which a
+// process with CAP_SYS_CHROOT could climb back to: a known weakness of this
+// path (runc's --no-pivot has it too), taken only where pivot_root is
+// impossible.
+func moveRoot(root string) error {
+	if err := unix.Mount(root, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move %s to / (pivot_root is impossible on an initramfs root): %w", root, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", root, err)
 	}
 	return nil
 }
