@@ -147,6 +147,12 @@ func readStreamFile(path string) ([]event.Event, error) {
 // the nested-mode machine for each r or b, its events going back over the
 // nested transport (or to stdout as JSON lines when run by hand).
 func labInner(ctx context.Context, what string, runs int, l1Kernel string, stdout io.Writer) error {
+	if what != "run" && what != "bench" {
+		return fmt.Errorf("%w: --inner %q: want run or bench", errUsage, what)
+	}
+	if runs < 1 {
+		return fmt.Errorf("%w: --runs must be at least 1, got %d", errUsage, runs)
+	}
 	g, err := guest.Load(guest.BuildDir())
 	if err != nil {
 		return err
@@ -163,14 +169,11 @@ func labInner(ctx context.Context, what string, runs int, l1Kernel string, stdou
 	if sink == nil {
 		sink = func(ev event.Event) { event.Write(stdout, ev) }
 	}
-	switch what {
-	case "run":
-		_, err = compare.RunOnce(ctx, opt, sink)
-	case "bench":
+	if what == "bench" {
 		opt.Runs = runs
 		_, err = compare.Bench(ctx, opt, sink)
-	default:
-		return fmt.Errorf("%w: --inner %q: want run or bench", errUsage, what)
+		return err
 	}
+	_, err = compare.RunOnce(ctx, opt, sink)
 	return err
 }

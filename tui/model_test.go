@@ -403,3 +403,42 @@ func TestDocsLessonsSwitch(t *testing.T) {
 		m, _ = press(m, "n")
 	}
 }
+
+// A re-run outlines the previous run's phases until they are reached again.
+func TestRerunOutlinesPreviousPhases(t *testing.T) {
+	m := testModel(t, &Replay{}, 120, 40)
+	for _, ev := range stream(t, "run-nested.handwritten.jsonl") {
+		m.apply(ev)
+	}
+	m.apply(compare.RunStarted{Total: 1, Mode: "nested", Emulated: true})
+	m.apply(event.Phase{Side: event.VM, Name: "process start"})
+	m.apply(event.Phase{Side: event.VM, Name: "KVM VM and memory ready", At: 2 * time.Millisecond})
+	if got := len(m.vm.pending()); got != 5 {
+		t.Fatalf("VM pending phases = %d, want 5", got)
+	}
+	v := m.View()
+	if !strings.Contains(v, "· READY seen") || !strings.Contains(v, "last 2.51 s") {
+		t.Errorf("pending phases not outlined:\n%s", v)
+	}
+	if len(m.ct.phases) != 0 || len(m.ct.pending()) != 6 {
+		t.Errorf("container: %d phases, %d pending", len(m.ct.phases), len(m.ct.pending()))
+	}
+}
+
+func TestReadStreamErrors(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"bad json", "{oops\n", "line 1"},
+		{"unknown kind", `{"kind":"phase","data":{}}` + "\n" + `{"kind":"nope","data":{}}` + "\n", "line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadStream(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+	evs, err := ReadStream(strings.NewReader("\n" + `{"kind":"log","data":{"msg":"hi"}}` + "\n\n"))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("blank lines: %v, %d events", err, len(evs))
+	}
+}

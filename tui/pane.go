@@ -247,30 +247,44 @@ func (m Model) compactMetrics(s *sideState, w int) []string {
 }
 
 // phaseLines is the timeline: each phase with its host time and a bar
-// proportional to it, so the boot visibly fills in.
+// proportional to it, so the boot visibly fills in. Phases of the previous
+// run not reached yet are listed dimmed, with their old time.
 func (m Model) phaseLines(s *sideState, w int) []string {
-	if len(s.phases) == 0 {
+	pending := s.pending()
+	if len(s.phases) == 0 && len(pending) == 0 {
 		return nil
 	}
 	var last time.Duration
 	nameW := 0
-	for _, p := range s.phases {
+	for _, p := range append(append([]event.Phase(nil), s.phases...), pending...) {
 		last = max(last, p.At)
 		nameW = max(nameW, ansi.StringWidth(p.Name))
 	}
 	nameW = min(nameW, w/2)
-	const timeW = 10
+	timeW := 10
+	if len(pending) > 0 {
+		timeW = 15 // "last 2.51 s"
+	}
 	barW := max(w-nameW-timeW-4, 0)
-	out := make([]string, 0, len(s.phases))
+	pad := func(name string) string {
+		name = ansi.Truncate(name, nameW, "…")
+		return name + strings.Repeat(" ", nameW-ansi.StringWidth(name))
+	}
+	out := make([]string, 0, len(s.phases)+len(pending))
 	for _, p := range s.phases {
-		name := ansi.Truncate(p.Name, nameW, "…")
-		name += strings.Repeat(" ", nameW-ansi.StringWidth(name))
 		frac := 0.0
 		if last > 0 {
 			frac = float64(p.At) / float64(last)
 		}
 		t := fmt.Sprintf("%*s", timeW, dur(p.At))
-		out = append(out, "✓ "+name+" "+m.st.accent(string(s.side)).Render(bar(frac, barW))+" "+t)
+		out = append(out, "✓ "+pad(p.Name)+" "+m.st.accent(string(s.side)).Render(bar(frac, barW))+" "+t)
+	}
+	for _, p := range pending {
+		t := fmt.Sprintf("%*s", timeW, "last "+dur(p.At))
+		out = append(out, m.st.dim.Render("· "+pad(p.Name)+" "+strings.Repeat(" ", barW)+" "+t))
+	}
+	for i, l := range out {
+		out[i] = ansi.Truncate(l, w, "")
 	}
 	return out
 }

@@ -24,12 +24,38 @@ type sideState struct {
 	readyAt time.Duration // from a phase named "READY seen"-like, before SideDone
 	done    *compare.Side // the finished measurement, nil while running
 	failure string
+	// last is the previous run's phases: a re-run shows them as the steps
+	// still to come, with their old times, so the timeline visibly fills in.
+	last []event.Phase
 }
 
 func newSideState(s event.Side) sideState { return sideState{side: s} }
 
-// reset forgets the previous run but keeps which side this is.
-func (s *sideState) reset() { *s = newSideState(s.side) }
+// reset forgets the previous run but keeps which side this is and, as the
+// outline of the next timeline, the phases it went through.
+func (s *sideState) reset() {
+	last := s.last
+	if len(s.phases) > 0 {
+		last = s.phases
+	}
+	*s = newSideState(s.side)
+	s.last = last
+}
+
+// pending lists the previous run's phases not reached yet in this one.
+func (s *sideState) pending() []event.Phase {
+	seen := map[string]bool{}
+	for _, p := range s.phases {
+		seen[p.Name] = true
+	}
+	var out []event.Phase
+	for _, p := range s.last {
+		if !seen[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // addConsole appends console text. Serial output arrives in arbitrary
 // chunks, with \r\n line ends and sometimes escape sequences; only printable
