@@ -42,6 +42,9 @@ func init() {
 			fs.StringVar(&opt.QEMU, "qemu", "qemu-system-x86_64", "QEMU program")
 			fs.StringVar(&opt.Kernel, "l1-kernel", "", "boot this kernel image as L1 instead of Debian's (modules still Debian's)")
 			fs.StringVar(&opt.Binary, "binary", "", "static twinboot to run in L1 (default: this one, or build/bin/twinboot)")
+			fs.StringVar(&opt.Machine, "machine", "pc", "QEMU machine type for L1 (microvm hung early in 2 of 6 boots here)")
+			fs.StringVar(&opt.BIOS, "bios", "", "QEMU firmware for L1, e.g. /usr/share/qemu/qboot.rom (default: QEMU's SeaBIOS)")
+			fs.StringVar(&opt.Append, "append", "", "extra L1 kernel command line")
 			fs.BoolVar(&console, "console", false, "copy L1's serial console to stderr")
 			fs.StringVar(&events, "events", "", "write the inner command's events as JSON lines to this file (- for stdout)")
 		},

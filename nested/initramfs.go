@@ -64,9 +64,10 @@ func (in initramfsInputs) key() (string, error) {
 }
 
 // buildInitramfs returns the path of the cached archive for in under dir,
-// writing it first if needed. Archives of other inputs older than an hour
-// are removed: a concurrent twinboot may still be starting QEMU with a
-// recent one.
+// writing it first if needed. Archives of other inputs are removed once
+// they are five minutes old: each is about 60 MB and every rebuild of
+// twinboot makes a new one, but a concurrent twinboot may be about to start
+// QEMU with a recent one (QEMU reads the whole file when it starts).
 func buildInitramfs(dir string, in initramfsInputs) (string, error) {
 	key, err := in.key()
 	if err != nil {
@@ -78,7 +79,7 @@ func buildInitramfs(dir string, in initramfsInputs) (string, error) {
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
 	for _, o := range old {
-		if st, err := os.Stat(o); err == nil && time.Since(st.ModTime()) > time.Hour {
+		if st, err := os.Stat(o); err == nil && time.Since(st.ModTime()) > 5*time.Minute {
 			os.Remove(o)
 		}
 	}

@@ -21,10 +21,13 @@ import (
 // Kernel is L1's kernel: Debian's generic kernel and the modules that turn an
 // emulated AMD CPU into a /dev/kvm.
 type Kernel struct {
-	Package string   `json:"package"` // e.g. linux-image-6.1.0-56-amd64
-	Version string   `json:"version"` // Debian version, e.g. 6.1.192-2
-	Release string   `json:"release"` // uname -r, e.g. 6.1.0-56-amd64
-	Image   string   `json:"image"`   // absolute path of vmlinuz
+	Package string `json:"package"` // e.g. linux-image-6.1.0-56-amd64
+	Version string `json:"version"` // Debian version, e.g. 6.1.192-2
+	Release string `json:"release"` // uname -r, e.g. 6.1.0-56-amd64
+	Image   string `json:"image"`   // absolute path of vmlinuz
+	// Vmlinux is the ELF inside Image, with its PVH note, or "" when it
+	// could not be extracted. L1 boots it when present (see pvh.go).
+	Vmlinux string   `json:"vmlinux,omitempty"`
 	Modules []string `json:"modules"` // absolute paths, in load order
 }
 
@@ -156,7 +159,7 @@ func FetchKernel(ctx context.Context, buildDir string, progress func(string)) (K
 	}
 	dir := filepath.Join(root, cacheKey(pkg, version))
 	if k, err := loadKernel(dir); err == nil {
-		return k, nil
+		return withVmlinux(ctx, dir, k, progress), nil
 	}
 	if progress != nil {
 		progress(fmt.Sprintf("fetching %s %s with apt-get download", pkg, version))
@@ -174,12 +177,31 @@ func FetchKernel(ctx context.Context, buildDir string, progress func(string)) (K
 	}
 	// Publish atomically: parallel test processes may fetch at the same time.
 	if err := os.Rename(filepath.Join(tmp, "kernel"), dir); err != nil {
-		if k, lerr := loadKernel(dir); lerr == nil {
-			return k, nil
+		if _, lerr := loadKernel(dir); lerr != nil {
+			return Kernel{}, fmt.Errorf("fetch L1 kernel: %w", err)
 		}
-		return Kernel{}, fmt.Errorf("fetch L1 kernel: %w", err)
 	}
-	return loadKernel(dir)
+	k, err := loadKernel(dir)
+	if err != nil {
+		return Kernel{}, err
+	}
+	return withVmlinux(ctx, dir, k, progress), nil
+}
+
+// withVmlinux adds the extracted ELF kernel to a cached kernel, extracting
+// it on first use. Failing that, L1 boots the bzImage, only more slowly.
+func withVmlinux(ctx context.Context, dir string, k Kernel, progress func(string)) Kernel {
+	p := filepath.Join(dir, "vmlinux")
+	if _, err := os.Stat(p); err != nil {
+		if err := extractVmlinux(ctx, k.Image, p); err != nil {
+			if progress != nil {
+				progress(fmt.Sprintf("booting the compressed kernel (slower under emulation): %v", err))
+			}
+			return k
+		}
+	}
+	k.Vmlinux = p
+	return k
 }
 
 func cacheKey(pkg, version string) string {

@@ -151,6 +151,9 @@ func Prepare(ctx context.Context, opt Options) (*Machine, error) {
 	}
 	in.Kernel = m.Kernel
 	m.Image = m.Kernel.Image
+	if m.Kernel.Vmlinux != "" {
+		m.Image = m.Kernel.Vmlinux
+	}
 	if opt.Kernel != "" {
 		if m.Image, err = filepath.Abs(opt.Kernel); err != nil {
 			return nil, err
