@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,5 +144,41 @@ func TestCtUsage(t *testing.T) {
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, stderr)
 		}
+	}
+}
+
+// SIGTERM sent to `twinboot ct run` reaches the container's PID 1, whose
+// own handler decides the exit code.
+func TestCtRunForwardsSIGTERM(t *testing.T) {
+	testutil.Root(t)
+	a := testutil.Guest(t)
+	cmd := exec.Command(twinbootBinary(t), "ct", "run", "--rootfs", a.Rootfs, "--",
+		"/bin/sh", "-c", `trap "echo got-term; exit 3" TERM; echo ready; while true; do sleep 0.05; done`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 4096)
+	var got string
+	for !strings.Contains(got, "ready") {
+		n, err := out.Read(buf)
+		if err != nil {
+			t.Fatalf("container never became ready: %v (output %q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(out)
+	got += string(rest)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 || !strings.Contains(got, "got-term") {
+		t.Fatalf("wait: %v, output %q; want exit 3 after got-term", err, got)
 	}
 }

@@ -18,6 +18,13 @@ const reexecEnv = "TWINBOOT_REEXEC"
 // one (twinboot's reexec hook). It returns only if the init fails.
 func InitMain() int { return ctinit.Main() }
 
+// The init takes over while packages are still being initialised: any
+// program that links this package and is re-executed as an init becomes
+// one, even a test binary that never calls MaybeInit (it would otherwise
+// run its whole test suite again inside the container), and it skips the
+// initialisers of every package that comes after this one.
+func init() { MaybeInit() }
+
 // MaybeInit runs the container init and exits if this process was started as
 // one; otherwise it returns at once. A program that calls Run and has no
 // reexec hook of its own (a test binary: TestMain) calls it first thing.
