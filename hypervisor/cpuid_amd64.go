@@ -2,6 +2,7 @@ package hypervisor
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/bobuhiro11/gokvm/kvm"
 )
@@ -18,13 +19,27 @@ const (
 // host CPU's features, minus what KVM cannot virtualise, plus KVM's own
 // leaves at 0x40000000 (signature and paravirtual features such as
 // kvm-clock).
-func supportedCPUID(sys uintptr) (*kvm.CPUID, error) {
+//
+// The answer depends only on the host and KVM, and asking costs about half a
+// millisecond, so it is asked once per device per process.
+func supportedCPUID(sys uintptr, device string) (*kvm.CPUID, error) {
+	cpuidCache.Lock()
+	defer cpuidCache.Unlock()
+	if c, ok := cpuidCache.m[device]; ok {
+		return c, nil
+	}
 	c := &kvm.CPUID{Nent: maxCPUIDEntries, Entries: make([]kvm.CPUIDEntry2, maxCPUIDEntries)}
 	if err := kvm.GetSupportedCPUID(sys, c); err != nil {
 		return nil, fmt.Errorf("KVM_GET_SUPPORTED_CPUID: %w", err)
 	}
+	cpuidCache.m[device] = c
 	return c, nil
 }
+
+var cpuidCache = struct {
+	sync.Mutex
+	m map[string]*kvm.CPUID
+}{m: map[string]*kvm.CPUID{}}
 
 // guestCPUID returns the CPUID table for the vCPU whose APIC ID is apicID.
 //

@@ -86,6 +86,15 @@ func machine(cfg Config, memSize uint64) (vm *VM, err error) {
 		return vm, err
 	}
 	vmfd := vm.vmf.Fd()
+	// Memory first: adding a memory slot once the in-kernel irqchip exists
+	// costs 6-10 ms here (KVM waits for readers of the old slot list to
+	// finish), against 0.2 ms before it.
+	if vm.mem, err = newGuestMemory(memSize); err != nil {
+		return vm, err
+	}
+	if err = vm.mem.register(vmfd); err != nil {
+		return vm, err
+	}
 	// Intel needs these two areas to emulate real mode; AMD ignores them.
 	if err = kvm.SetTSSAddr(vmfd, tssAddr); err != nil {
 		return vm, fmt.Errorf("KVM_SET_TSS_ADDR: %w", err)
@@ -102,12 +111,6 @@ func machine(cfg Config, memSize uint64) (vm *VM, err error) {
 	vm.irqchip = true
 	if err = createPIT2(vmfd); err != nil {
 		return vm, fmt.Errorf("%w: %v", ErrKVMAPI, err)
-	}
-	if vm.mem, err = newGuestMemory(memSize); err != nil {
-		return vm, err
-	}
-	if err = vm.mem.register(vmfd); err != nil {
-		return vm, err
 	}
 	vm.cons = newConsole(cfg.Console, cfg.Events)
 	vm.cons.firstByte = func() { vm.phase(PhaseFirstSerial) }
@@ -128,7 +131,7 @@ func machine(cfg Config, memSize uint64) (vm *VM, err error) {
 		return nil
 	}, func(err error) { vm.stop(ReasonVMMError, 0, err) })
 
-	cpuid, err := supportedCPUID(vm.sys.fd())
+	cpuid, err := supportedCPUID(vm.sys.fd(), cfg.Device)
 	if err != nil {
 		return vm, err
 	}
