@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twinboot/twinboot/internal/testutil"
 )
 
 // 200 runs in a row, then one run whose parent is SIGKILLed: afterwards the
@@ -128,4 +130,34 @@ func pidsIn(cgroups []string) []string {
 		}
 	}
 	return out
+}
+
+// A state directory that never got its record (its run died between mkdir
+// and the first write) is removed once it is old; a fresh one is left to
+// the run that is writing it.
+func TestCleanupAbandonedStateDir(t *testing.T) {
+	testutil.Root(t)
+	if err := os.MkdirAll(StateRoot, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	fresh, old := filepath.Join(StateRoot, "test-fresh-"+newID()), filepath.Join(StateRoot, "test-old-"+newID())
+	for _, d := range []string{fresh, old} {
+		if err := os.Mkdir(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	past := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := CleanupStale(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh state dir removed: %v", err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("abandoned state dir still there: %v", err)
+	}
 }

@@ -82,9 +82,12 @@ func TestProbeSeesSharedKernelAndOwnNamespaces(t *testing.T) {
 func TestInitBinary(t *testing.T) {
 	rootfs := labRootfs(t)
 	before := takeSnapshot(t)
-	res := runOK(t, Spec{Rootfs: rootfs, Init: buildInit(t), MemoryLimit: 64 << 20, PidsLimit: 8})
+	res := runOK(t, Spec{Rootfs: rootfs, Init: buildInit(t), MemoryLimit: 64 << 20, PidsLimit: 8, Hostname: "ct-test"})
 	if res.ExitCode != 0 || res.Report == nil || res.Report.PID != 1 || len(res.Report.Interfaces) != 1 {
 		t.Fatalf("exit %d (%s), report %+v", res.ExitCode, res.Reason, res.Report)
+	}
+	if res.Report.Hostname != "ct-test" {
+		t.Errorf("hostname %q, want ct-test", res.Report.Hostname)
 	}
 	if len(res.Phases) != 6 {
 		t.Errorf("phases %v", res.Phases)
@@ -172,13 +175,21 @@ func TestUserNamespace(t *testing.T) {
 	}
 }
 
-func TestCPUQuotaIsSet(t *testing.T) {
+// The limits reach the kernel: from inside, the container mounts the v1
+// hierarchies (its cgroup namespace makes its own cgroup their root) and
+// reads back what the runtime wrote. (The v2 path: TestCgroupV2.)
+func TestLimitsAreWrittenV1(t *testing.T) {
 	rootfs := labRootfs(t)
+	if v := cgroupVersion(); v != "v1" && v != "hybrid" {
+		t.Skipf("cgroup layout %s: see TestCgroupV2", v)
+	}
 	var out bytes.Buffer
-	// The container cannot see the host's cgroup files; its cgroup
-	// namespace makes its own cgroup "/" and a cgroup mount would show it.
-	res := runOK(t, Spec{Rootfs: rootfs, CPUs: 0.5, Stdout: &out, Args: []string{"/bin/sh", "-c", "cat /proc/self/cgroup"}})
-	if res.ExitCode != 0 || !strings.Contains(out.String(), "cpu:/") {
-		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
+	script := `set -e; for c in cpu memory pids; do mkdir -p /tmp/$c; mount -t cgroup -o $c cgroup /tmp/$c; done
+cat /tmp/cpu/cpu.cfs_quota_us /tmp/cpu/cpu.cfs_period_us /tmp/memory/memory.limit_in_bytes /tmp/pids/pids.max`
+	res := runOK(t, Spec{Rootfs: rootfs, CPUs: 0.5, MemoryLimit: 48 << 20, PidsLimit: 20, Stdout: &out, Stderr: &out,
+		Args: []string{"/bin/sh", "-c", script}})
+	want := "50000\n100000\n50331648\n20\n"
+	if res.ExitCode != 0 || out.String() != want {
+		t.Errorf("exit %d, limits %q, want %q", res.ExitCode, out.String(), want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -113,9 +114,12 @@ func CleanupStale() error {
 		if err == nil {
 			err = json.Unmarshal(b, &st)
 		}
-		if err != nil || ownerAlive(st.OwnerPID, st.OwnerStart) {
-			// No readable record: a run between mkdir and its first
-			// save, or not ours. Leave it.
+		if err != nil && !abandoned(dir) {
+			// No readable record yet: a run between its mkdir and its
+			// first save. Leave it, unless it has been so for long.
+			continue
+		}
+		if err == nil && ownerAlive(st.OwnerPID, st.OwnerStart) {
 			continue
 		}
 		// Claim the entry by renaming it, so that two cleaners never work
@@ -130,6 +134,13 @@ func CleanupStale() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// abandoned reports whether a state directory without a readable record is
+// old enough that no run can still be about to write it.
+func abandoned(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && time.Since(st.ModTime()) > time.Minute
 }
 
 func ownerAlive(pid int, start uint64) bool {
