@@ -288,8 +288,15 @@ func bootTimePlot(runs []Run, foot string) (*plot.Plot, error) {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	names := make([]string, len(sides))
+	lo, hi := 0.0, 0.0
 	for i, side := range sides {
 		vals := per[side]
+		for _, v := range vals {
+			if lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, v)
+		}
 		names[i] = fmt.Sprintf("%s (N=%d)", side, len(vals))
 		box, err := plotter.NewBoxPlot(vg.Points(30), float64(i), vals)
 		if err != nil {
@@ -298,7 +305,7 @@ func bootTimePlot(runs []Run, foot string) (*plot.Plot, error) {
 		p.Add(box)
 		pts := make(plotter.XYs, len(vals))
 		for j, v := range vals {
-			pts[j] = plotter.XY{X: float64(i) + 0.25, Y: v}
+			pts[j] = plotter.XY{X: float64(i) + 0.18, Y: v}
 		}
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
@@ -309,5 +316,8 @@ func bootTimePlot(runs []Run, foot string) (*plot.Plot, error) {
 		p.Add(sc)
 	}
 	p.NominalX(names...)
+	// Margins so that no box or point sits on the frame.
+	p.X.Min, p.X.Max = -0.5, float64(len(sides))-0.5
+	p.Y.Min, p.Y.Max = lo/1.5, hi*1.5
 	return p, nil
 }
