@@ -22,6 +22,7 @@ func TestGolden(t *testing.T) {
 		keys   []string // pressed after the run finished
 		run    bool
 		sizes  [][2]int // besides 120×40 and 80×24
+		bench  int      // start with b (this many runs) instead of r
 	}{
 		{name: "first-frame"},
 		{name: "finished", run: true},
@@ -30,6 +31,8 @@ func TestGolden(t *testing.T) {
 		{name: "help", run: true, keys: []string{"?", "tab"}, sizes: [][2]int{{100, 30}}},
 		// A real recording: nested mode, the container side failed.
 		{name: "container-failed", stream: "run-nested-container-failed.recorded.jsonl", run: true},
+		// A real recording of b with --runs 3 in nested mode.
+		{name: "bench", stream: "bench3-nested.recorded.jsonl", run: true, bench: 3},
 	}
 	for _, tc := range cases {
 		for _, size := range append([][2]int{{120, 40}, {80, 24}}, tc.sizes...) {
@@ -38,13 +41,19 @@ func TestGolden(t *testing.T) {
 				if name == "" {
 					name = "run-nested.handwritten.jsonl"
 				}
-				m := testModel(t, &Replay{Source: "fixture", Events: stream(t, name)}, size[0], size[1])
+				evs := stream(t, name)
+				m := testModel(t, &scripted{run: evs, bench: evs}, size[0], size[1])
+				m.opts.BenchRuns = tc.bench
 				tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
 				t.Cleanup(func() { _ = tm.Quit() })
 				if tc.run {
-					tm.Type("r")
+					if tc.bench > 0 {
+						tm.Type("b")
+					} else {
+						tm.Type("r")
+					}
 					teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-						return bytes.Contains(b, []byte("run finished")) || bytes.Contains(b, []byte("[idle]"))
+						return bytes.Contains(b, []byte(" finished")) || bytes.Contains(b, []byte("[idle]"))
 					}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 				}
 				for _, k := range tc.keys {

@@ -20,10 +20,7 @@ func (m Model) stripView(w int, compact bool) string {
 	vmReady, vmOK := m.vm.ready()
 	ctReady, ctOK := m.ct.ready()
 	vmMem, vmMemLabel := m.vmMemory()
-	ctMem := uint64(0)
-	if m.ct.done != nil {
-		ctMem = m.ct.done.Memory.CgroupPeakBytes
-	}
+	ctMem, ctMemLabel := m.ctMemory()
 
 	labelW := 26
 	if compact {
@@ -66,6 +63,9 @@ func (m Model) stripView(w int, compact bool) string {
 	}
 	if ctMem > 0 {
 		ctM = sizeText(ctMem)
+		if compact && ctMemLabel != "peak" {
+			ctM += " " + ctMemLabel
+		}
 	}
 	memRatio := ratio(float64(vmMem), float64(ctMem))
 
@@ -87,7 +87,7 @@ func (m Model) stripView(w int, compact bool) string {
 			row("               container", ctT, fc, m.st.accent("container")),
 			m.st.dim.Render(strings.Repeat(" ", labelW))+"VM/container: "+m.st.bold.Render(bootRatio),
 			row("memory  VM "+vmMemLabel, vmM, mv, m.st.accent("vm")),
-			row("        container peak", ctM, mc, m.st.accent("container")),
+			row("        container "+ctMemLabel, ctM, mc, m.st.accent("container")),
 			m.st.dim.Render(strings.Repeat(" ", labelW))+"VM/container: "+m.st.bold.Render(memRatio),
 		)
 	}
@@ -107,6 +107,20 @@ func (m Model) vmMemory() (uint64, string) {
 	}
 	mem := m.vm.done.Memory
 	return mem.TouchedBytes + mem.VMMOverheadBytes, "(touched+VMM)"
+}
+
+// ctMemory is the container's figure to set against the VM's: the cgroup's
+// peak, or, where the cgroup reported none, the processes' RSS, labelled as
+// such.
+func (m Model) ctMemory() (uint64, string) {
+	if m.ct.done == nil {
+		return 0, "peak"
+	}
+	mem := m.ct.done.Memory
+	if mem.CgroupPeakBytes == 0 && mem.RSSBytes > 0 {
+		return mem.RSSBytes, "RSS"
+	}
+	return mem.CgroupPeakBytes, "peak"
 }
 
 // kernelFacts is the lesson of the strip: how many kernels, whose boot_id,
