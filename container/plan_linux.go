@@ -10,11 +10,13 @@ import (
 // instructions. Everything that can be decided before the container exists
 // (mount flags, capability masks, rlimit numbers) is decided here, in the
 // parent, so that the init only acts.
-func newInitConfig(cfg *config, stateDir string, overlay bool, cgroupVersion string) *ctinit.Config {
+// rootfs is the host directory the init starts from: the rootfs itself, or
+// an overlay the parent mounted over it.
+func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVersion string) *ctinit.Config {
 	oci, p, l := cfg.OCI, cfg.OCI.Process, cfg.OCI.Linux
 	c := &ctinit.Config{
 		Hostname:      oci.Hostname,
-		Rootfs:        cfg.Rootfs,
+		Rootfs:        rootfs,
 		StateDir:      stateDir,
 		Overlay:       overlay,
 		Readonly:      oci.Root.Readonly,

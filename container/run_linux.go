@@ -71,7 +71,13 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 	res.CgroupVersion = cg.version
 	ph.mark(PhaseCgroupReady, ctinit.MonotonicNow())
 
-	r := &runner{s: s, cfg: cfg, cg: cg, ph: ph, st: st, overlay: overlay}
+	r := &runner{s: s, cfg: cfg, cg: cg, ph: ph, st: st, overlay: overlay, rootfs: cfg.Rootfs}
+	if overlay && hasNamespace(cfg.OCI.Linux, specs.UserNamespace) {
+		if r.rootfs, err = mountHostOverlay(st, cfg.Rootfs); err != nil {
+			return res, err
+		}
+		r.overlay, r.hostOverlay = false, true
+	}
 	if err := r.start(); err != nil {
 		return res, err
 	}
@@ -85,7 +91,11 @@ type runner struct {
 	cg      *cgroup
 	ph      *phases
 	st      *state
-	overlay bool
+	overlay bool // the init mounts the overlay
+	// hostOverlay: the parent mounted it (user namespace) at rootfs, and
+	// detaches it from the host once the init has pivoted.
+	hostOverlay bool
+	rootfs      string
 
 	cmd            *exec.Cmd
 	stdout, stderr *lineWriter
@@ -279,7 +289,7 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 // the workload (EOF) or reports an error.
 func (r *runner) handshake() error {
 	r.status = bufio.NewScanner(r.statR)
-	b := newInitConfig(r.cfg, r.st.dir, r.overlay, r.cg.version).Encode()
+	b := newInitConfig(r.cfg, r.rootfs, r.st.dir, r.overlay, r.cg.version).Encode()
 	if _, err := r.cfgW.Write(b); err != nil {
 		return r.initFailed(fmt.Errorf("send init config: %w", err))
 	}
@@ -304,6 +314,11 @@ func (r *runner) handshake() error {
 				name = PhaseExec
 			}
 			r.ph.mark(name, ns)
+			if kind == "pivot" && r.hostOverlay {
+				if err := detachHostOverlay(r.st); err != nil {
+					return err
+				}
+			}
 			if kind == "pivot" {
 				// The init's Go runtime has started all the threads it
 				// needs by now; the pids limit can no longer kill it

@@ -161,11 +161,15 @@ func TestPidsLimitRefusesForks(t *testing.T) {
 	}
 }
 
+// With a user namespace the container's root is host uid 100000; it can
+// still write through the overlay (mounted by the parent, see
+// mountHostOverlay), and the host's view of that mount is gone afterwards.
 func TestUserNamespace(t *testing.T) {
 	rootfs := labRootfs(t)
+	before := takeSnapshot(t)
 	var out bytes.Buffer
 	res := runOK(t, Spec{Rootfs: rootfs, UserNS: true, Stdout: &out,
-		Args: []string{"/bin/sh", "-c", "cat /proc/self/uid_map; echo hi > /dev/shm/f && cat /dev/shm/f"}})
+		Args: []string{"/bin/sh", "-c", "cat /proc/self/uid_map; echo hi > /tmp/f && cat /tmp/f"}})
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
 	}
@@ -173,6 +177,10 @@ func TestUserNamespace(t *testing.T) {
 	if len(f) < 4 || f[0] != "0" || f[1] != "100000" || f[3] != "hi" {
 		t.Errorf("uid_map and write: %q", out.String())
 	}
+	if _, err := os.Stat(filepath.Join(rootfs, "tmp", "f")); !os.IsNotExist(err) {
+		t.Errorf("the write reached the lower rootfs (stat: %v)", err)
+	}
+	assertNoLeak(t, before, takeSnapshot(t))
 }
 
 // The limits reach the kernel: from inside, the container mounts the v1

@@ -30,6 +30,7 @@ type state struct {
 	OwnerPID   int      `json:"owner_pid"`
 	OwnerStart uint64   `json:"owner_start"` // start time of the owner, to tell a recycled PID
 	Cgroups    []string `json:"cgroups,omitempty"`
+	Mounts     []string `json:"mounts,omitempty"` // host mount points (see mountHostOverlay)
 
 	dir string
 }
@@ -82,10 +83,17 @@ func (st *state) recordCgroups(dirs []string) error {
 	return st.save()
 }
 
-// remove deletes what the run left: cgroups first (they may still hold
-// processes), then the directory.
+func (st *state) recordMounts(points []string) error {
+	st.Mounts = points
+	return st.save()
+}
+
+// remove deletes what the run left: host mounts first (RemoveAll would
+// otherwise walk into them), cgroups next (they may still hold processes),
+// then the directory.
 func (st *state) remove() error {
-	err := removeCgroupDirs(st.Cgroups)
+	err := detachMounts(st.Mounts)
+	err = errors.Join(err, removeCgroupDirs(st.Cgroups))
 	if rmErr := os.RemoveAll(st.dir); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("remove state dir: %w", rmErr))
 	}
