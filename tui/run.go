@@ -28,8 +28,15 @@ func Run(ctx context.Context, engine Engine, opts Options, cleanup time.Duration
 	if !m.jobs.wait(cleanup) {
 		return fmt.Errorf("%w (waited %s)", ErrCleanup, cleanup)
 	}
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tea.ErrProgramPanic):
 		return fmt.Errorf("lab: %w", err)
+	case errors.Is(err, tea.ErrProgramKilled), errors.Is(err, tea.ErrInterrupted), errors.Is(err, context.Canceled):
+		// Stopped by a signal: the engine has cleaned up, which is what
+		// matters; the shell sees the signal's usual outcome.
+		return nil
 	}
-	return nil
+	return fmt.Errorf("lab: %w", err)
 }
