@@ -1,21 +1,25 @@
 // Package container is twinboot's own container runtime: small enough to read
 // in one sitting, complete enough to run an OCI bundle written by `runc spec`.
 //
-// A run goes through the phases DESIGN.md names, and each file holds one of
-// them:
+// A run goes through the phases DESIGN.md names, and each file holds one
+// step:
 //
-//   - config.go, unsupported.go: the OCI runtime-spec is read and checked; every
-//     field the runtime does not implement is named in one error, never ignored;
+//   - config.go, unsupported.go, lookpath.go: the OCI runtime-spec is read
+//     and checked, every field the runtime does not implement is named in one
+//     error (never ignored), and the program is found inside the rootfs;
+//   - state_linux.go: what a run puts on the host is recorded first, so that
+//     a run whose parent was SIGKILLed is cleaned up by the next one;
 //   - cgroup_linux.go: a cgroup is made under the caller's own cgroup, on the
-//     v1, v2 or hybrid layout, with the memory, pids and cpu limits;
-//   - run_linux.go: /proc/self/exe is re-executed as the container's init with
-//     new namespaces given to clone(2);
-//   - init_linux.go, rootfs_linux.go: that init builds the root file tree
-//     (overlay, /proc, /dev, /sys), pivots into it and executes the workload;
-//   - state_linux.go: what a run leaves on the host is recorded so that a run
-//     whose parent was killed is cleaned up by the next one.
+//     v1, v2 or hybrid layout, with the memory, pids and cpu limits
+//     (containerd/cgroups does the writing);
+//   - run_linux.go: the init is started with new namespaces given to
+//     clone(2), moved into the cgroup, and followed to the workload's exit;
+//   - internal/ctinit: the init itself, which builds the root file tree
+//     (overlay, /proc, /dev, /sys), pivots into it, enters its cgroup
+//     namespace, drops privileges and executes the workload.
 //
-// Because the init is this same binary started again, every program that calls
-// Run must let the init take over first: twinboot's main does it through its
-// re-exec hooks, and a test binary does it in TestMain with MaybeInit.
+// The init is a separate small program, container/cmd/twinboot-init, when it
+// sits beside the running executable; otherwise the running executable is
+// re-executed and this package's initialiser turns it into the init before
+// anything else runs (MaybeInit).
 package container

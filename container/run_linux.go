@@ -211,11 +211,12 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 		waitErr = r.cmd.Wait()
 		close(exited)
 	}()
-	var timedOut atomic.Bool
+	var timedOut, canceled atomic.Bool
 	go func() {
 		select {
 		case <-ctx.Done():
 			timedOut.Store(errors.Is(ctx.Err(), context.DeadlineExceeded))
+			canceled.Store(!timedOut.Load())
 			r.cmd.Process.Kill()
 		case <-exited:
 		}
@@ -256,6 +257,10 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 	}
 	if initErr != nil {
 		return res, initErr
+	}
+	if canceled.Load() {
+		// The caller gave up; the container was killed for it.
+		return res, fmt.Errorf("container %s: %w", res.ID, ctx.Err())
 	}
 	ps := r.cmd.ProcessState
 	if ps == nil {

@@ -3,6 +3,7 @@ package container
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,4 +201,17 @@ cat /tmp/cpu/cpu.cfs_quota_us /tmp/cpu/cpu.cfs_period_us /tmp/memory/memory.limi
 	if res.ExitCode != 0 || out.String() != want {
 		t.Errorf("exit %d, limits %q, want %q", res.ExitCode, out.String(), want)
 	}
+}
+
+// Cancelling the context kills the container and Run says why.
+func TestCancelKills(t *testing.T) {
+	rootfs := labRootfs(t)
+	before := takeSnapshot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, err := Run(ctx, Spec{Rootfs: rootfs, Args: []string{"/bin/sleep", "60"}, Timeout: time.Minute})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	assertNoLeak(t, before, takeSnapshot(t))
 }
