@@ -25,9 +25,9 @@ type kbuild struct {
 	p       progress
 }
 
-// make runs one make invocation in the kernel tree, its output to the log.
-// On each call's line the environment pins what would otherwise leak the
-// build host into `uname -v`.
+// make runs one make invocation in the kernel tree, its output to out. The
+// KBUILD_BUILD_* variables replace the build machine's user and host names,
+// which the kernel would otherwise bake into its version string.
 func (b *kbuild) make(out io.Writer, args ...string) error {
 	args = append([]string{"-C", b.src, "O=" + b.obj, "ARCH=x86_64"}, args...)
 	cmd := exec.CommandContext(b.ctx, "make", args...)
@@ -47,6 +47,9 @@ func (b *kbuild) make(out io.Writer, args ...string) error {
 // fail prints the end of the build log, so the cause is on screen, and
 // returns err with the log's path.
 func (b *kbuild) fail(stage string, err error) error {
+	if cerr := b.ctx.Err(); cerr != nil {
+		return fmt.Errorf("kernel %s interrupted: %w (partial log: %s)", stage, cerr, b.logPath)
+	}
 	if f, ok := b.log.(interface{ Sync() error }); ok {
 		f.Sync()
 	}
