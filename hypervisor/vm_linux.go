@@ -73,6 +73,7 @@ type VM struct {
 // a few instructions.
 func machine(cfg Config, memSize uint64) (vm *VM, err error) {
 	vm = &VM{cfg: cfg}
+	resetHWM()
 	defer func() {
 		if err != nil {
 			vm.Close()
