@@ -202,3 +202,50 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// Shell mode outside PID 1: the probe prints its line, then becomes
+// busybox sh, which reads commands from stdin.
+func TestProbeShellMode(t *testing.T) {
+	dir := rootTree(t)
+	cmd := exec.Command("/init", "--mode", "shell", "--syscalls", "1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: dir}
+	cmd.Stdin = strings.NewReader("echo shell-says-$((6*7)); exit 4\n")
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+		t.Fatalf("err = %v, want the shell's exit status 4; output %q", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], report.Prefix) || lines[1] != "shell-says-42" {
+		t.Fatalf("output %q, want the READY line then the shell's", out)
+	}
+}
+
+// poweroff mode as PID 1 of a PID namespace: with no twinboot.* on the
+// kernel command line (the host's), the probe leaves the I/O port alone and
+// calls reboot(2), which in a PID namespace ends only that namespace: its
+// init dies of SIGHUP, the kernel's signal for a namespace "restart".
+func TestProbePoweroffEndsOnlyItsPIDNamespace(t *testing.T) {
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(cmdline, []byte("twinboot.")) {
+		t.Skip("the host's kernel command line has twinboot.* parameters; the probe would write the exit port")
+	}
+	dir := rootTree(t)
+	cmd := exec.Command("/init", "--mode", "poweroff", "--syscalls", "1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: dir, Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
+	out, err := cmd.Output()
+	if _, perr := report.Parse(string(out)); perr != nil {
+		t.Fatalf("no READY line before power-off: %v (%q)", perr, out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("err = %v, want death by signal", err)
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
+		t.Fatalf("wait status %v, want killed by SIGHUP", ee)
+	}
+}
