@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -143,8 +144,8 @@ func (r *runner) start() error {
 		Args:        []string{"twinboot-init"},
 		Env:         []string{reexecEnv + "=" + ReexecName},
 		Stdin:       r.s.Stdin,
-		Stdout:      r.stdout,
-		Stderr:      r.stderr,
+		Stdout:      childOutput(r.s.Stdout, r.stdout),
+		Stderr:      childOutput(r.s.Stderr, r.stderr),
 		ExtraFiles:  []*os.File{cfgR, statW, exe},
 		SysProcAttr: attr,
 		WaitDelay:   2 * time.Second,
@@ -377,6 +378,23 @@ func (r *runner) onLine(line string) {
 		r.report = &rep
 		r.mem = Memory{RSSBytes: rss, PSSBytes: pss, Sampled: ok}
 	}
+}
+
+// childOutput decides what the container's stdout or stderr is. Normally a
+// pipe to w, which streams the bytes on and watches for the READY line. A
+// terminal, though, is handed over as it is, so that an interactive shell
+// (the lab's) sees a real tty: its output is then neither scanned nor turned
+// into console events, and no READY phase is recorded from it.
+func childOutput(f io.Writer, w *lineWriter) io.Writer {
+	if file, ok := f.(*os.File); ok && isTerminal(file) {
+		return file
+	}
+	return w
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // makeOverlayDirs creates the writable layer. In a user namespace its owner
