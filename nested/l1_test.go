@@ -13,7 +13,6 @@ import (
 
 	"github.com/twinboot/twinboot/internal/doctor"
 	"github.com/twinboot/twinboot/internal/event"
-	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
@@ -24,7 +23,6 @@ func TestL1(t *testing.T) {
 	if nested.Inside() {
 		t.Skip("already inside L1")
 	}
-	testutil.Root(t)
 	opt := nestedtest.Options(t)
 	opt.Extra = []nested.File{{Src: nestedtest.TestBinary(t), Dst: "/extra/nested.test"}}
 	s := nestedtest.Boot(t, opt)

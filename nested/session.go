@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,7 +103,10 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s.cmd = cmd
 	s.started = time.Now()
-	err = cmd.Start()
+	err = startPinned(cmd, func(err error) {
+		s.exitErr = err
+		close(s.exited)
+	})
 	inR.Close()
 	outW.Close()
 	conW.Close()
@@ -121,10 +125,6 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 		conR.Close()
 	}()
 	go s.readFrames(outR)
-	go func() {
-		s.exitErr = cmd.Wait()
-		close(s.exited)
-	}()
 
 	bctx, cancel := context.WithTimeout(ctx, m.opt.BootTimeout)
 	defer cancel()
@@ -310,6 +310,27 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 			return x.Code, nil
 		}
 	}
+}
+
+// startPinned starts cmd from a goroutine locked to its OS thread, and waits
+// for it there. Pdeathsig fires when the *thread* that forked the child
+// ends, not the process; Go may end a thread when some goroutine that locked
+// it exits. Keeping the forking thread busy until QEMU exits means only
+// twinboot's own death sends QEMU its SIGKILL.
+func startPinned(cmd *exec.Cmd, exited func(error)) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread is discarded when this goroutine ends,
+		// which is after QEMU is gone.
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited(cmd.Wait())
+	}()
+	return <-started
 }
 
 // kill ends QEMU at once: L1 has no disk to corrupt.
