@@ -226,10 +226,23 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 		res.Detail = strings.TrimPrefix(res.Detail+"; measure memory: "+memErr.Error(), "; ")
 	}
 
+	silent := true
+	for _, p := range phases {
+		if p.Name == PhaseFirstSerial {
+			silent = false
+		}
+	}
+	if silent && !reason.Clean() && kvmFlavor() == "kvm_pvm" {
+		res.Detail = strings.TrimPrefix(res.Detail+"; "+pvmHint, "; ")
+	}
+
 	var err error
 	switch {
 	case reason == ReasonTimeout:
 		err = fmt.Errorf("%w after %v", ErrTimeout, vm.cfg.Timeout)
+		if res.Detail != "" {
+			err = fmt.Errorf("%w after %v: %s", ErrTimeout, vm.cfg.Timeout, res.Detail)
+		}
 	case !reason.Clean():
 		err = fmt.Errorf("%w: %s", ErrGuestFailed, reason)
 		if stopErr != nil {

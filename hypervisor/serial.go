@@ -166,6 +166,14 @@ func (u *uart) receive(b []byte) {
 	u.updateIRQ()
 }
 
+// detach cuts the UART off from the VM: after Close, input that still
+// arrives must not drive an interrupt line on a descriptor that is gone.
+func (u *uart) detach() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.setIR = nil
+}
+
 // iir is the highest-priority pending interrupt.
 func (u *uart) iir() byte {
 	switch {
@@ -183,7 +191,7 @@ func (u *uart) iir() byte {
 // new edge. We only call KVM when the level changes.
 func (u *uart) updateIRQ() {
 	high := u.iir() != iirNone
-	if high == u.irqHigh {
+	if high == u.irqHigh || u.setIR == nil {
 		return
 	}
 	u.irqHigh = high

@@ -215,6 +215,9 @@ func (vm *VM) Close() error {
 		return vm.closeErr
 	}
 	vm.closed = true
+	if vm.uart != nil {
+		vm.uart.detach()
+	}
 	var errs []error
 	for _, v := range vm.vcpus {
 		errs = append(errs, v.close())
