@@ -5,10 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
-
-func durationNS(ns int64) time.Duration { return time.Duration(ns) }
 
 // sampleProcesses sums Rss and Pss of the given processes from
 // /proc/<pid>/smaps_rollup. ok is false when none could be read (they had

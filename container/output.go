@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/twinboot/twinboot/internal/event"
 )
@@ -88,3 +89,5 @@ func (p *phases) get() []event.Phase {
 	}
 	return out
 }
+
+func durationNS(ns int64) time.Duration { return time.Duration(ns) }
