@@ -1,6 +1,8 @@
 package container
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -79,3 +81,5 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -47,8 +45,6 @@ func writeBundle(t testing.TB, rootfs string, args []string, edit func(m map[str
 	}
 	return dir
 }
-
-func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
