@@ -11,12 +11,42 @@ type lessonsState struct {
 	scroll  int // first body line shown
 	err     string
 	open    bool
+	// en is the English course, whatever language is shown: the screen
+	// targets of a step are read from its English text.
+	en      []Lesson
+	targets target
 }
 
 func newLessons(src LessonSource, lang string) lessonsState {
 	l := lessonsState{source: src, lang: lang}
+	if src != nil {
+		l.en, _ = src("en")
+	}
 	l.load()
+	l.aim()
 	return l
+}
+
+// aim recomputes which parts of the screen the current step points at.
+func (l *lessonsState) aim() {
+	l.targets = 0
+	st, ok := l.step()
+	if !ok {
+		return
+	}
+	lessonID := l.lessons[l.li].ID
+	for _, ls := range l.en {
+		if ls.ID != lessonID {
+			continue
+		}
+		for _, es := range ls.Steps {
+			if es.ID == st.ID {
+				l.targets = targetsOf(es)
+				return
+			}
+		}
+	}
+	l.targets = targetsOf(st) // a step with no English twin: its own words
 }
 
 // load reads the lessons of l.lang. The docs are embedded in the binary, so
@@ -61,6 +91,7 @@ func (l *lessonsState) switchLang() {
 			}
 		}
 	}
+	l.aim()
 }
 
 // move goes delta steps forward or back, across lesson boundaries.
@@ -84,6 +115,7 @@ func (l *lessonsState) move(delta int) {
 	if n := len(l.lessons[l.li].Steps); l.si >= n {
 		l.si = max(n-1, 0)
 	}
+	l.aim()
 }
 
 func (l *lessonsState) step() (Step, bool) {

@@ -25,14 +25,18 @@ func (m Model) lessonsView(w, h int) string {
 	case !ok:
 		lines = append(lines, m.st.title.Render("Lessons")+"  "+m.st.dim.Render(lang), "no lessons")
 	default:
+		legend := ""
+		if l.targets != 0 {
+			legend = m.st.dim.Render(" · ") + m.st.look.Render("»") + m.st.dim.Render(" = look here")
+		}
 		head := m.st.title.Render(l.lessons[l.li].Title+": "+st.Title) + "  " +
-			m.st.dim.Render(l.position()+" · "+lang+" · n/p: step · l: close")
+			m.st.dim.Render(l.position()) + legend + m.st.dim.Render(" · "+lang+" · n/p: step · l: close")
 		lines = append(lines, ansi.Truncate(head, inner, "…"))
 		var try []string
 		if st.TryIt != "" {
-			label := "▶ Try it: "
+			label := "Try it: "
 			if l.lang == "ko" {
-				label = "▶ 해 보기: "
+				label = "해 보기: "
 			}
 			try = wrapText(m.st.bold.Render(label)+plainMarkdown(st.TryIt), inner)
 			try = try[:min(len(try), max(rows-2, 1))]
@@ -61,7 +65,7 @@ func (m Model) lessonHeight(w int) int {
 		return 4
 	}
 	inner := max(w-4, 20)
-	return 2 + 1 + len(wrapText(plainMarkdown(st.Body), inner)) + len(wrapText("▶ Try it: "+plainMarkdown(st.TryIt), inner))
+	return 2 + 1 + len(wrapText(plainMarkdown(st.Body), inner)) + len(wrapText("Try it: "+plainMarkdown(st.TryIt), inner))
 }
 
 // plainMarkdown drops the emphasis markers a terminal cannot show, and joins

@@ -442,3 +442,34 @@ func TestReadStreamErrors(t *testing.T) {
 		t.Fatalf("blank lines: %v, %d events", err, len(evs))
 	}
 }
+
+// A step points at the part of the screen it talks about, with a » that is
+// text, not colour, and the marks stay when the language changes.
+func TestLessonPointsAtScreen(t *testing.T) {
+	m := testModel(t, &Replay{}, 120, 40)
+	for _, ev := range stream(t, "run-nested.handwritten.jsonl") {
+		m.apply(ev)
+	}
+	m, _ = press(m, "l") // kernel/release: "the kernel release card … the badge"
+	if want := lookKernel | lookBadge; m.lessons.targets != want {
+		t.Fatalf("targets = %b, want %b", m.lessons.targets, want)
+	}
+	v := m.View()
+	for _, want := range []string{"»kernel shared with host: NO", "»kernel shared with host: YES", "│»kernel"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	m, _ = press(m, "n") // boot-id: "boot_id in the comparison strip"
+	m, _ = press(m, "L")
+	if m.lessons.targets != lookKernels {
+		t.Fatalf("Korean boot-id step targets = %b, want %b", m.lessons.targets, lookKernels)
+	}
+	if v := m.View(); !strings.Contains(v, "»kernels in RAM") {
+		t.Errorf("strip not marked:\n%s", v)
+	}
+	m, _ = press(m, "l")
+	if v := m.View(); strings.Contains(v, "»") {
+		t.Errorf("marks left after closing the lessons:\n%s", v)
+	}
+}

@@ -21,7 +21,7 @@ func (m Model) paneView(s *sideState, w, h int, compact bool) string {
 	if s.side == event.Container {
 		title = "Container"
 	}
-	head := m.st.accent(string(s.side)).Render(title)
+	head := m.mark(lookShell, m.st.accent(string(s.side)).Render(title))
 	if m.selected == s.side {
 		style = m.st.selected
 		head += m.st.bold.Render(" ▶ selected") + m.st.dim.Render(" (s: shell, tab: switch)")
@@ -65,7 +65,7 @@ func (m Model) paneView(s *sideState, w, h int, compact bool) string {
 		if s.side == event.Container {
 			src = "stdout/stderr"
 		}
-		body = append(body, m.st.dim.Render("── "+src+" "+strings.Repeat("─", max(inner-len(src)-4, 0))))
+		body = append(body, ansi.Truncate(m.mark(lookConsole, m.st.dim.Render("── "+src+" "+strings.Repeat("─", max(inner-len(src)-4, 0)))), inner, ""))
 		left--
 		for _, l := range s.tail(left) {
 			body = append(body, ansi.Truncate(l, inner, "…"))
@@ -97,7 +97,7 @@ func (m Model) badge(s *sideState, w int) string {
 	default:
 		v = m.st.no.Render("NO") + m.st.dim.Render(" (boots its own kernel)")
 	}
-	return ansi.Truncate(label+v, w, "…")
+	return ansi.Truncate(m.mark(lookBadge, label+v), w, "…")
 }
 
 // kernelShared takes the engine's verdict from the finished run, and before
@@ -202,9 +202,9 @@ func (m Model) cards(s *sideState, w int) string {
 		kernBody = append(kernBody, m.st.dim.Render(whose))
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top,
-		card(readyW, "READY after", readyBody),
-		card(memW, "memory", memBody),
-		card(kernW, "kernel", kernBody))
+		card(readyW, m.mark(lookReady, "READY after"), readyBody),
+		card(memW, m.mark(lookMemory, "memory"), memBody),
+		card(kernW, m.mark(lookKernel, "kernel"), kernBody))
 }
 
 // wrapHard cuts s into lines of at most w cells, at most 2 lines: kernel
@@ -240,9 +240,9 @@ func (m Model) compactMetrics(s *sideState, w int) []string {
 		ready += " (emulated)"
 	}
 	return []string{
-		ansi.Truncate("READY   "+ready, w, "…"),
-		ansi.Truncate("memory  "+strings.Join(mem, ", "), w, "…"),
-		ansi.Truncate("kernel  "+rel, w, "…"),
+		ansi.Truncate(m.mark(lookReady, "READY   "+ready), w, "…"),
+		ansi.Truncate(m.mark(lookMemory, "memory  "+strings.Join(mem, ", ")), w, "…"),
+		ansi.Truncate(m.mark(lookKernel, "kernel  "+rel), w, "…"),
 	}
 }
 
@@ -282,6 +282,9 @@ func (m Model) phaseLines(s *sideState, w int) []string {
 	for _, p := range pending {
 		t := fmt.Sprintf("%*s", timeW, "last "+dur(p.At))
 		out = append(out, m.st.dim.Render("· "+pad(p.Name)+" "+strings.Repeat(" ", barW)+" "+t))
+	}
+	if len(out) > 0 {
+		out[0] = m.mark(lookPhases, out[0])
 	}
 	for i, l := range out {
 		out[i] = ansi.Truncate(l, w, "")

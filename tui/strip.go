@@ -30,6 +30,11 @@ func (m Model) stripView(w int, compact bool) string {
 	barW := max(inner-labelW-valueW-2, 4)
 	row := func(label, value string, frac float64, style lipgloss.Style) string {
 		label = ansi.Truncate(label, labelW, "…")
+		if strings.HasPrefix(label, "memory") {
+			label = m.mark(lookMemory, label)
+		} else if strings.HasPrefix(label, "time to READY") || strings.HasPrefix(label, "READY") {
+			label = m.mark(lookReady, label)
+		}
 		label += strings.Repeat(" ", labelW-ansi.StringWidth(label))
 		return label + style.Render(bar(frac, barW)) + " " + ansi.Truncate(value, valueW, "…")
 	}
@@ -79,8 +84,8 @@ func (m Model) stripView(w int, compact bool) string {
 				m.st.accent("vm").Render(bar(fv, bw)), v, m.st.accent("container").Render(bar(fc, bw)), c, "VM/ct "+r)
 		}
 		lines = append(lines,
-			pair("READY", fv, fc, vmT, ctT, bootRatio),
-			pair("memory", mv, mc, vmM, ctM, memRatio))
+			m.mark(lookReady, pair("READY", fv, fc, vmT, ctT, bootRatio)),
+			m.mark(lookMemory, pair("memory", mv, mc, vmM, ctM, memRatio)))
 	} else {
 		lines = append(lines,
 			row("time to READY  VM", vmT, fv, m.st.accent("vm")),
@@ -128,11 +133,11 @@ func (m Model) ctMemory() (uint64, string) {
 func (m Model) kernelFacts(w int, compact bool) []string {
 	r := m.lastRun
 	if r == nil {
-		return []string{m.st.dim.Render("kernel facts: waiting for both sides to reach READY…")}
+		return []string{m.mark(lookKernels|lookSyscalls, m.st.dim.Render("kernel facts: waiting for both sides to reach READY…"))}
 	}
 	k := r.Kernel
 	if k.HostRelease == "" && k.VMRelease == "" && k.ContainerRelease == "" {
-		return []string{m.st.dim.Render("kernel facts: not reported for this run")}
+		return []string{m.mark(lookKernels|lookSyscalls, m.st.dim.Render("kernel facts: not reported for this run"))}
 	}
 	// A side that did not report has no facts: say so rather than print a
 	// "different" or a 0 that was never measured.
@@ -163,7 +168,8 @@ func (m Model) kernelFacts(w int, compact bool) []string {
 	if k.ContainerRelease == "" {
 		ctPart = "container: no report"
 	}
-	line2 := "syscalls: " + vmPart + " · " + ctPart
+	line2 := m.mark(lookSyscalls, "syscalls: "+vmPart+" · "+ctPart)
+	line1 = m.mark(lookKernels, line1)
 	return []string{line1, line2}
 }
 
@@ -206,6 +212,9 @@ func (m Model) benchLines(w int, compact bool) []string {
 	}
 	dist("VM", "vm", b.vmReady)
 	dist("container", "container", b.ctReady)
+	if len(out) > 0 {
+		out[0] = m.mark(lookBench, out[0])
+	}
 	return out
 }
 

@@ -25,6 +25,7 @@ type styles struct {
 	strip    lipgloss.Style
 	lesson   lipgloss.Style
 	status   lipgloss.Style
+	look     lipgloss.Style
 }
 
 func newStyles(r *lipgloss.Renderer) styles {
@@ -47,6 +48,7 @@ func newStyles(r *lipgloss.Renderer) styles {
 	s.strip = r.NewStyle().Border(border).BorderForeground(lipgloss.Color("240")).Padding(0, 1)
 	s.lesson = r.NewStyle().Border(lipgloss.DoubleBorder()).BorderForeground(lipgloss.Color("141")).Padding(0, 1)
 	s.status = r.NewStyle().Foreground(lipgloss.Color("252"))
+	s.look = r.NewStyle().Bold(true).Foreground(lipgloss.Color("141"))
 	return s
 }
 
