@@ -48,7 +48,9 @@ var lookPhrases = []struct {
 
 // targetsOf finds the parts of the screen a step talks about.
 func targetsOf(st Step) target {
-	text := strings.ToLower(strings.ReplaceAll(st.Title+" "+st.Body+" "+st.TryIt, "*", ""))
+	// Title and Try it only: the body explains, and mentions far more
+	// than the step asks the student to look at.
+	text := strings.ToLower(strings.ReplaceAll(st.Title+" "+st.TryIt, "*", ""))
 	var t target
 	for _, p := range lookPhrases {
 		if strings.Contains(text, p.phrase) {

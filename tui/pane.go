@@ -283,8 +283,15 @@ func (m Model) phaseLines(s *sideState, w int) []string {
 		t := fmt.Sprintf("%*s", timeW, "last "+dur(p.At))
 		out = append(out, m.st.dim.Render("· "+pad(p.Name)+" "+strings.Repeat(" ", barW)+" "+t))
 	}
-	if len(out) > 0 {
-		out[0] = m.mark(lookPhases, out[0])
+	if mk := m.mark(lookPhases, ""); mk != "" && len(out) > 0 {
+		// The mark takes the place of the space after the first tick, so
+		// the line keeps its width and its time.
+		for _, tick := range []string{"✓", "·"} {
+			if strings.Contains(out[0], tick+" ") {
+				out[0] = strings.Replace(out[0], tick+" ", tick+mk, 1)
+				break
+			}
+		}
 	}
 	for i, l := range out {
 		out[i] = ansi.Truncate(l, w, "")

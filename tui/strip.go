@@ -78,9 +78,9 @@ func (m Model) stripView(w int, compact bool) string {
 		// One line per metric, both bars on it, and no title: small
 		// terminals need the rows for the panes.
 		lines = lines[:0]
-		bw := max((inner-50)/2, 3) // the fixed text around the bars takes 50 cells
+		bw := max((inner-56)/2, 3) // the fixed text around the bars takes 56 cells
 		pair := func(label string, fv, fc float64, v, c, r string) string {
-			return fmt.Sprintf("%-7sVM %s %-11s ct %s %-11s %s", label,
+			return fmt.Sprintf("%-7sVM %s %-12s ct %s %-14s %s", label,
 				m.st.accent("vm").Render(bar(fv, bw)), v, m.st.accent("container").Render(bar(fc, bw)), c, "VM/ct "+r)
 		}
 		lines = append(lines,
