@@ -12,16 +12,23 @@ import (
 // empty. Each word earns its place:
 //
 //   - console=ttyS0: the kernel's console is our UART, the only output device.
-//   - quiet: serial output costs one VM exit per byte (and far more in
-//     nested mode), so only warnings and worse are printed.
+//   - quiet: the console costs VM exits, one per byte written and about one
+//     per byte polled. Measured in nested mode with the lab kernel: 12,360
+//     exits to READY without it (6,220 on the data port, 5,694 on the line
+//     status port), 602 with it.
 //   - reboot=t: reboot by triple fault, which KVM reports as
 //     KVM_EXIT_SHUTDOWN; we emulate no keyboard controller or ACPI to reset
 //     through.
 //   - panic=-1: on panic, reboot at once instead of hanging, so a broken
 //     guest ends the run (the panic text on the console names the reason).
-//   - i8042.noaux, i8042.nokbd: do not probe a PS/2 controller we lack.
+//   - i8042.noaux, i8042.nokbd: do not probe for a PS/2 controller we lack.
+//     The lab kernel has no i8042 driver, so for it they change nothing;
+//     they help a user's kernel (Debian's has the driver).
 //   - twinboot.mode=poweroff: the probe prints READY and then writes its
 //     status to the exit port.
+//
+// noapic is not needed: the MP table routes ISA interrupts as KVM wires
+// them (see mptable.go); booting with noapic measured the same.
 const DefaultCmdline = "console=ttyS0 quiet reboot=t panic=-1 i8042.noaux i8042.nokbd twinboot.mode=poweroff"
 
 const (
