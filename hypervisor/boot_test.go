@@ -38,6 +38,9 @@ func bootCrafted(t *testing.T, kernel []byte) (Result, string, []event.Event) {
 }
 
 func TestBootProtocolBzImage(t *testing.T) {
+	if elsewhere(t) {
+		return
+	}
 	res, out, evs := bootCrafted(t, validBzImage())
 	// 'c' from the command line, 'I' from the initrd, 3 e820 entries.
 	if out != "cI3\n" {
@@ -50,6 +53,9 @@ func TestBootProtocolBzImage(t *testing.T) {
 }
 
 func TestBootProtocolPVH(t *testing.T) {
+	if elsewhere(t) {
+		return
+	}
 	res, out, evs := bootCrafted(t, craftPVH(elfOpts{}))
 	// 'x' from hvm_start_info's magic, 'c' from the command line, 'I' from
 	// the initrd module, 3 memory map entries.
