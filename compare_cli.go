@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -42,7 +43,7 @@ type experimentFlags struct {
 
 func (e *experimentFlags) setup(fs *flag.FlagSet) {
 	fs.StringVar(&e.mode, "mode", "auto", "auto, native or nested: nested runs the whole experiment inside an emulated AMD-V machine (auto picks it when /dev/kvm is not hardware-backed)")
-	fs.StringVar(&e.kernel, "kernel", "", "VM kernel, bzImage or PVH vmlinux (default: the lab kernel's bzImage)")
+	fs.StringVar(&e.kernel, "kernel", "", "VM kernel, bzImage or PVH vmlinux, also booted by the QEMU peer (default: the lab kernel's vmlinux, PVH)")
 	fs.StringVar(&e.initrd, "initrd", "", "VM initramfs (default: the lab initramfs)")
 	fs.StringVar(&e.mem, "mem", "128M", "VM guest RAM (K, M or G suffix)")
 	fs.IntVar(&e.cpus, "cpus", 1, "VM vCPUs")
@@ -127,10 +128,20 @@ func experiment(fs *flag.FlagSet, e *experimentFlags, command string, runs, warm
 // The host, not L1, renders and writes them, so --out files land here.
 func inL1(ctx context.Context, fs *flag.FlagSet, command string, pairs int, perBoot time.Duration, sink event.Sink) (compare.Results, error) {
 	args := []string{command}
+	var extra []nested.File
 	fs.Visit(func(f *flag.Flag) {
-		if innerFlags[f.Name] {
-			args = append(args, "--"+f.Name+"="+f.Value.String())
+		if !innerFlags[f.Name] {
+			return
 		}
+		v := f.Value.String()
+		if (f.Name == "kernel" || f.Name == "initrd") && v != "" {
+			// A file of this host: it goes into L1 with the job, and the
+			// inner run is given its path there.
+			dst := "/extra/" + f.Name + "/" + filepath.Base(v)
+			extra = append(extra, nested.File{Src: v, Dst: dst})
+			v = dst
+		}
+		args = append(args, "--"+f.Name+"="+v)
 	})
 	var res *compare.Results
 	var mu sync.Mutex
@@ -147,7 +158,7 @@ func inL1(ctx context.Context, fs *flag.FlagSet, command string, pairs int, perB
 	// and L1's own boot.
 	timeout := 5*time.Minute + time.Duration(pairs+1)*5*perBoot
 	var stderr bytes.Buffer
-	opt := nested.Options{Timeout: timeout, Stderr: &stderr, Sink: sink}
+	opt := nested.Options{Timeout: timeout, Stderr: &stderr, Sink: sink, Extra: extra}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := nested.Prepare(ctx, opt)

@@ -98,6 +98,29 @@ func TestMeasureInterleavesAndExcludesWarmups(t *testing.T) {
 	}
 }
 
+func TestMeasureMarksEmulated(t *testing.T) {
+	rec := &recorder{}
+	withPhase := func(name string) runner {
+		inner := rec.scripted(name, 10, nil)
+		return func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
+			s := inner(ctx, index, syscalls, sink)
+			s.Phases = []event.Phase{{Side: event.Side(name), Name: "READY seen", At: time.Duration(s.ReadyNS)}}
+			return s
+		}
+	}
+	s := sides{vm: withPhase("vm"), container: withPhase("container"), peers: []namedRunner{{PeerRunc, withPhase(PeerRunc)}}}
+	res, err := measure(context.Background(), "run", Options{Runs: 1, Mode: "nested", Emulated: true}, Host{}, s, nil, rec.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	for _, side := range []*Side{r.VM, r.Container, &r.Peers[0]} {
+		if !side.Emulated || !side.Phases[0].Emulated {
+			t.Errorf("%s not marked emulated: %+v", side.Name, side)
+		}
+	}
+}
+
 func TestMeasureReportsFailedSide(t *testing.T) {
 	rec := &recorder{}
 	s := sides{
