@@ -73,7 +73,7 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 		exited:  make(chan struct{}),
 		console: newTail(16 << 10),
 		qemuErr: newTail(8 << 10),
-		stage:   stageMsg{Name: "QEMU start (firmware, kernel decompression)"},
+		stage:   stageMsg{Name: "QEMU start: firmware and kernel boot, before init ran"},
 	}
 	conR, conW, err := os.Pipe()
 	if err != nil {
