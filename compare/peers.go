@@ -156,8 +156,15 @@ func ociPeer(name string, opt Options, host Host) (runner, string, string) {
 		cmd := exec.Command(path, "run", "--bundle", bundle, id)
 		spawnToReady(ctx, cmd, opt.Timeout, &side, sink, start)
 		// A runtime killed by the timeout can leave its container's state
-		// behind; delete it (an error here just means nothing was left).
-		_ = exec.Command(path, "delete", "--force", id).Run()
+		// behind; delete it (an error here just means nothing was left),
+		// seeing the cgroups as the runtime saw them.
+		del := exec.Command(path, "delete", "--force", id)
+		if start == nil {
+			_ = del.Run()
+		} else if release, err := start(del); err == nil {
+			_ = del.Wait()
+			release()
+		}
 		return side
 	}
 	return run, v, ""
@@ -250,7 +257,7 @@ func spawnToReady(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, sid
 			ph := event.Phase{Side: who, Name: PeerPhaseReady, At: at}
 			side.Phases = append(side.Phases, ph)
 			sink.Emit(ph)
-			side.Reason = "ready"
+			side.Reason = "exited"
 		} else {
 			side.Reason = "exited"
 		}
@@ -259,9 +266,24 @@ func spawnToReady(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, sid
 	case <-ctx.Done():
 		side.Reason = "canceled"
 	}
-	// READY is all we measure; do not wait for a poweroff or exit.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	werr := cmd.Wait()
+	// READY is all that is timed, but after it the peer is left to finish
+	// on its own (the probe exits or powers off at once): a runtime killed
+	// mid-way would leave its cgroups and state behind.
+	if side.Report == nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-time.After(exitGrace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		werr = <-waited
+		if side.Report != nil {
+			side.Reason = "killed after READY"
+		}
+	}
 	release()
 	if side.Report == nil {
 		msg := "no READY line (" + side.Reason + ")"
@@ -274,6 +296,9 @@ func spawnToReady(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, sid
 		fail(msg)
 	}
 }
+
+// exitGrace is how long a peer may take to exit after READY.
+const exitGrace = 10 * time.Second
 
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)

@@ -126,6 +126,9 @@ func TestOCIPeersReachReady(t *testing.T) {
 				t.Errorf("no version for %s", name)
 			}
 			side := run(context.Background(), 0, 100, nil)
+			if side.Reason != "exited" {
+				t.Errorf("%s: reason %q, want exited (on its own, after READY)", name, side.Reason)
+			}
 			if !side.OK() {
 				t.Fatalf("%s: %+v", name, side)
 			}
@@ -138,6 +141,11 @@ func TestOCIPeersReachReady(t *testing.T) {
 			}
 			if out, _ := exec.Command(name, "list").CombinedOutput(); strings.Contains(string(out), "twinboot-"+name) {
 				t.Errorf("%s left a container behind:\n%s", name, out)
+			}
+			left, _ := filepath.Glob("/sys/fs/cgroup/*/twinboot-" + name + "-*")
+			more, _ := filepath.Glob("/sys/fs/cgroup/twinboot-" + name + "-*")
+			if left = append(left, more...); len(left) > 0 {
+				t.Errorf("%s left cgroups behind: %v", name, left)
 			}
 		})
 	}
