@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ func init() {
 			"Every figure measured in L1 is emulated.",
 		usage: "build | run [flags] -- <twinboot args> | exec [flags] -- <path> [args]",
 		setup: func(fs *flag.FlagSet) {
+			opt = nested.Options{} // --file appends: start afresh for every parse
 			fs.IntVar(&opt.CPUs, "cpus", 1, "L1 vCPUs (more than 1 uses multi-threaded TCG)")
 			fs.IntVar(&opt.MemMB, "mem", 1024, "L1 RAM in MiB")
 			fs.DurationVar(&timeout, "timeout", 15*time.Minute, "give up (and kill QEMU) after this long")
@@ -46,6 +48,14 @@ func init() {
 			fs.StringVar(&opt.BIOS, "bios", "", "QEMU firmware for L1, e.g. /usr/share/qemu/qboot.rom (default: QEMU's SeaBIOS)")
 			fs.StringVar(&opt.Append, "append", "", "extra L1 kernel command line")
 			fs.BoolVar(&console, "console", false, "copy L1's serial console to stderr")
+			fs.Func("file", "put a host file into L1: SRC[:DST] (default DST /extra/<name>); repeatable,\ne.g. --file hypervisor.test then exec -- /extra/hypervisor.test -test.v", func(v string) error {
+				src, dst, _ := strings.Cut(v, ":")
+				if src == "" {
+					return fmt.Errorf("empty source in %q", v)
+				}
+				opt.Extra = append(opt.Extra, nested.File{Src: src, Dst: dst})
+				return nil
+			})
 			fs.StringVar(&events, "events", "", "write the inner command's events as JSON lines to this file (- for stdout)")
 		},
 		run: func(fs *flag.FlagSet, args []string, stdout io.Writer) error {
