@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,25 +42,32 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// newState creates the run's directory and its record.
+// newState creates the run's directory.
 func newState(id string) (*state, error) {
 	if err := os.MkdirAll(StateRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
-	start, err := processStart(os.Getpid())
-	if err != nil {
-		return nil, err
+	ownerOnce.Do(func() { ownerStart, ownerErr = processStart(os.Getpid()) })
+	if ownerErr != nil {
+		return nil, ownerErr
 	}
-	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: start, dir: filepath.Join(StateRoot, id)}
+	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: ownerStart, dir: filepath.Join(StateRoot, id)}
+	// The record is written first by recordCgroups, before anything that
+	// needs cleaning exists; until then the directory alone is "abandoned"
+	// for CleanupStale after a minute.
 	if err := os.Mkdir(st.dir, 0o711); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-	if err := st.save(); err != nil {
-		os.RemoveAll(st.dir)
-		return nil, err
-	}
 	return st, nil
 }
+
+// This process's start time, read once: it identifies the owner of every
+// run it starts.
+var (
+	ownerOnce  sync.Once
+	ownerStart uint64
+	ownerErr   error
+)
 
 func (st *state) save() error {
 	b, err := json.Marshal(st)
