@@ -46,6 +46,8 @@ var (
 	// ErrGuestFailed means the run ended in a non-clean way (panic, triple
 	// fault, KVM internal error, entry failure); Result.Reason says which.
 	ErrGuestFailed = errors.New("guest run failed")
+	// ErrUnsupported means this platform is not x86-64 Linux.
+	ErrUnsupported = errors.New("hypervisor not supported on this platform")
 	// ErrClosed means Run was called on a closed or already-run VM.
 	ErrClosed = errors.New("VM closed or already run")
 )

@@ -15,6 +15,8 @@ package hypervisor
 //	0x0010_0000  bzImage protected-mode code (it decompresses itself higher)
 //	top of RAM   initrd, page-aligned, ending at the top of RAM
 const (
+	pageSize = 4096
+
 	gdtAddr       = 0x500
 	pvhStartAddr  = 0x1000
 	pvhModAddr    = 0x1100

@@ -7,8 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const pageSize = 4096
-
 // guestMemory is the guest's RAM: one anonymous host mapping that KVM maps at
 // guest-physical address 0. The guest's "physical" address p is simply
 // byte p of this slice.

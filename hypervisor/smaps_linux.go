@@ -10,24 +10,6 @@ import (
 	"strings"
 )
 
-// Memory is what a run cost the host, and what it promised the guest.
-type Memory struct {
-	// ConfiguredBytes is the guest RAM size (Config.MemBytes).
-	ConfiguredBytes uint64 `json:"configured_bytes"`
-	// TouchedBytes is the part of guest RAM that is resident on the host:
-	// the Rss of the guest mapping in /proc/self/smaps. Pages the guest
-	// never wrote cost nothing.
-	TouchedBytes uint64 `json:"touched_bytes"`
-	// HWMBytes is the process's peak resident set (VmHWM).
-	HWMBytes uint64 `json:"hwm_bytes"`
-	// VMMOverheadBytes is HWMBytes minus TouchedBytes: what the VMM itself
-	// (Go runtime, buffers, KVM's per-process pages) used at its peak. It
-	// is a process-wide peak, restarted when a VM is created (resetHWM), so
-	// VMs run one after another in one process each get their own figure;
-	// VMs running at the same time share it.
-	VMMOverheadBytes uint64 `json:"vmm_overhead_bytes"`
-}
-
 // mappingRSS sums the Rss of every mapping in smaps that lies within
 // [start, end). The guest RAM is one mapping, unless the kernel split it.
 func mappingRSS(smaps io.Reader, start, end uint64) (uint64, error) {

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package hypervisor
 
 import (
@@ -11,34 +13,6 @@ import (
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 )
-
-// Names of the VM's boot phases (DESIGN.md, "Boot phases"), in order. The
-// sixth phase, "probe started", is a guest-side time: it travels in
-// Result.Report.UptimeSec and is never mixed with these host timestamps.
-const (
-	PhaseProcessStart = "process start"
-	PhaseVMReady      = "VM and memory ready"
-	PhaseKernelLoaded = "kernel loaded"
-	PhaseFirstRun     = "first KVM_RUN"
-	PhaseFirstSerial  = "first serial byte"
-	PhaseReady        = "READY seen"
-)
-
-// Result is what one run measured.
-type Result struct {
-	Reason   ExitReason `json:"reason"`
-	Status   int        `json:"status"`   // the byte written to the exit port
-	Protocol string     `json:"protocol"` // "bzImage" or "pvh"
-	// Phases are host monotonic times from Config.Start.
-	Phases      []event.Phase     `json:"phases"`
-	Exits       map[string]uint64 `json:"exits"`    // by KVM exit reason
-	IOPorts     map[uint16]uint64 `json:"io_ports"` // IO exits by port
-	Memory      Memory            `json:"memory"`
-	Report      *report.Report    `json:"report,omitempty"` // the probe's READY line, parsed
-	ConsoleTail []string          `json:"console_tail,omitempty"`
-	CPUs        int               `json:"cpus"`
-	Detail      string            `json:"detail,omitempty"` // e.g. the internal error's suberror
-}
 
 // VM is one virtual machine, from New to Close.
 type VM struct {
