@@ -13,9 +13,14 @@ import (
 // kernel facts and the peers.
 func WriteTable(w io.Writer, res Results) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "twinboot %s · %s · host %s (Linux %s, %s, KVM %s, cgroup %s) · %s\n",
-		res.Command, modeText(res), res.Host.Hostname, res.Host.KernelRelease, res.Host.CPUModel,
-		res.Host.KVM, res.Host.Cgroup, res.Created.UTC().Format("2006-01-02 15:04 UTC"))
+	h := res.Host
+	where := fmt.Sprintf("host %s (Linux %s, %s, KVM %s, cgroup %s)", h.Hostname, h.KernelRelease, h.CPUModel, h.KVM, h.Cgroup)
+	if o := res.Outer; o != nil {
+		// Nested mode: the figures come from the lab machine inside the host.
+		where = fmt.Sprintf("host %s (Linux %s, %s, KVM %s) → lab machine (Linux %s, KVM %s, cgroup %s)",
+			o.Hostname, o.KernelRelease, o.CPUModel, o.KVM, h.KernelRelease, h.KVM, h.Cgroup)
+	}
+	fmt.Fprintf(tw, "twinboot %s · %s · %s · %s\n", res.Command, modeText(res), where, res.Created.UTC().Format("2006-01-02 15:04 UTC"))
 	if res.Emulated {
 		fmt.Fprintf(tw, "Timings are emulated (nested mode): compare them with each other, never with native figures.\n")
 	}
