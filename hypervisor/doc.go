@@ -14,28 +14,37 @@
 //     guest-physical memory. Nothing is written to it that the boot does not
 //     need, so the host only spends RAM on what the guest touches.
 //  3. layout.go        where things live in guest-physical memory.
-//  4. cpuid_amd64.go   what CPU the guest believes it has; here the guest
+//  4. vm_linux.go      the machine: memory, in-kernel interrupt controllers
+//     and timer, the UART, the vCPUs, and the order they must be made in.
+//  5. cpuid_amd64.go   what CPU the guest believes it has; here the guest
 //     learns it is virtualised and gets kvm-clock.
-//  5. gdt_amd64.go, pagetables_amd64.go, cpu_amd64.go  the vCPU's registers:
+//  6. gdt_amd64.go, pagetables_amd64.go, cpu_amd64.go  the vCPU's registers:
 //     segments, page tables and control registers for the mode the kernel
 //     expects to be entered in (64-bit long mode, or 32-bit protected mode).
-//  6. bzimage.go, bootparams.go  the Linux x86 boot protocol for a bzImage:
-//     the setup header, the "zero page", the e820 memory map, the command
-//     line and the initrd.
-//  7. pvh.go, pvh_start.go  the other door into Linux: an ELF vmlinux with a
+//  7. bzimage.go, bootparams.go  the Linux x86 boot protocol for a bzImage:
+//     the setup header, the "zero page", the e820 memory map.
+//  8. pvh.go, pvh_start.go  the other door into Linux: an ELF vmlinux with a
 //     PVH entry note, which skips the decompressor.
-//  8. mptable.go       how the guest finds its CPUs and how ISA interrupts
+//  9. load.go          reading a kernel and initrd, checking they fit, and
+//     writing them and the command line into guest memory.
+//  10. mptable.go      how the guest finds its CPUs and how ISA interrupts
 //     (timer, UART) reach them.
-//  9. serial.go, exitport.go, ioports.go  the only devices: a 16550 UART on
-//     COM1 and an "I am done" port. Every other port is counted and ignored.
-//  10. run_linux.go, exits.go  the run loop: KVM_RUN, look at why the guest
-//     stopped, emulate, repeat, until the guest powers off, reboots, crashes
-//     or runs out of time.
-//  11. console.go, smaps_linux.go, vm_linux.go  what the run measures: boot
-//     phases on the host's monotonic clock, exits by reason, and how much
-//     host memory the guest really used.
+//  11. serial.go, ioports.go  the only devices: a 16550 UART on COM1 and an
+//     "I am done" exit port. Every other port is counted and ignored.
+//  12. vcpu_linux.go, run_linux.go, exits.go  the run loop: KVM_RUN, read
+//     why the guest stopped from the shared kvm_run page, emulate, repeat,
+//     until the guest powers off, reboots, crashes or runs out of time.
+//  13. console.go, smaps_linux.go, result.go  what the run measures: boot
+//     phases on the host's monotonic clock, exits by reason and port, and how
+//     much host memory the guest really used.
+//
+// The run ends in one of a few named ways (ExitReason): poweroff (exit
+// port) and reboot (reboot=t's triple fault, announced on the console) are
+// clean; a silent triple fault, a panic, a KVM internal error, an entry
+// failure or a timeout are not.
 //
 // The public API is New, (*VM).Run and (*VM).Close; Result is what a run
 // measured. Unsafe code lives only in *_unsafe.go files and x86-specific code
-// in *_amd64.go files.
+// in *_amd64.go files. The package builds everywhere but runs only on
+// linux/amd64; elsewhere New returns ErrUnsupported (unsupported.go).
 package hypervisor
