@@ -32,7 +32,7 @@ func TestGolden(t *testing.T) {
 		// A real recording: nested mode, the container side failed.
 		{name: "container-failed", stream: "run-nested-container-failed.recorded.jsonl", run: true},
 		// A real recording of r in nested mode, both sides READY.
-		{name: "recorded-run", stream: "run-nested.recorded.jsonl", run: true},
+		{name: "recorded-run", stream: "run-nested.recorded.jsonl", run: true, sizes: [][2]int{{100, 30}}},
 		// A real recording of b with --runs 3 in nested mode.
 		{name: "bench", stream: "bench3-nested.recorded.jsonl", run: true, bench: 3},
 	}

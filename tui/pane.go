@@ -31,10 +31,11 @@ func (m Model) paneView(s *sideState, w, h int, compact bool) string {
 	if s.failure != "" {
 		lines = append(lines, m.st.fail.Width(inner).Render("FAILED: "+s.failure))
 	}
-	// The cards need six rows under the title and badge; a pane squeezed by
-	// the full help or the lessons gets the three-line form instead of
-	// boxes cut in half.
-	if compact || rows-len(lines) < 7 {
+	// The cards need six rows under the title and badge. A pane that would
+	// then have fewer than six rows left for the timeline and the console
+	// (squeezed by a short terminal, the full help or the lessons) gets the
+	// three-line form instead: the live console matters more than boxes.
+	if compact || rows-len(lines)-6 < 6 {
 		lines = append(lines, m.compactMetrics(s, inner)...)
 	} else {
 		lines = append(lines, m.cards(s, inner))
