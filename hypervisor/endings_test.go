@@ -140,3 +140,47 @@ func TestUARTInput(t *testing.T) {
 		t.Errorf("console %q status %d, want %q and %d", out.String(), res.Status, "Z", 'Z')
 	}
 }
+
+// TestCloseDuringRun closes a VM whose guest spins forever: Close must stop
+// it, wait for Run to return, and leave no descriptor behind.
+func TestCloseDuringRun(t *testing.T) {
+	if elsewhere(t) {
+		return
+	}
+	fds := kvmFDs(t)
+	cfg := Config{CPUs: 2}.withDefaults()
+	vm, err := machine(cfg, 2<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vm.Close() })
+	if err := vm.mem.write(payloadAddr, spin); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.enter(entryState{mode: modeLong, rip: payloadAddr}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Result)
+	go func() {
+		res, _ := vm.Run(context.Background())
+		done <- res
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := vm.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case res := <-done:
+		if res.Reason != ReasonCanceled {
+			t.Errorf("reason %q, want %q", res.Reason, ReasonCanceled)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+	if got := kvmFDs(t); got != fds {
+		t.Errorf("%d KVM descriptors after Close, %d before", got, fds)
+	}
+	if _, err := vm.Run(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Run after Close: %v, want ErrClosed", err)
+	}
+}

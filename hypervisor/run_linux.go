@@ -37,12 +37,14 @@ func kvmRun(vcpu uintptr) (interrupted bool, err error) {
 // ErrTimeout or ErrGuestFailed. Run can be called once.
 func (vm *VM) Run(ctx context.Context) (Result, error) {
 	vm.stopMu.Lock()
-	if vm.closed || vm.ran {
+	if vm.closed || vm.ran || vm.stopped {
 		vm.stopMu.Unlock()
 		return Result{}, ErrClosed
 	}
 	vm.ran = true
+	vm.running.Add(1)
 	vm.stopMu.Unlock()
+	defer vm.running.Done()
 
 	if vm.cfg.Timeout > 0 {
 		var cancel context.CancelFunc

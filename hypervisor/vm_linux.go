@@ -30,6 +30,7 @@ type VM struct {
 	phases  []event.Phase
 	rep     *report.Report
 
+	running  sync.WaitGroup // Run in progress; Close waits for it
 	stopMu   sync.Mutex
 	stopped  bool
 	reason   ExitReason
@@ -181,8 +182,11 @@ func (vm *VM) isStopped() bool {
 }
 
 // Close releases everything New created: vCPUs, guest RAM, the VM and the
-// device. It is safe to call more than once and after a failed New.
+// device. It is safe to call more than once, and while Run is running (it
+// stops the guest and waits for Run to return).
 func (vm *VM) Close() error {
+	vm.stop(ReasonCanceled, 0, ErrClosed)
+	vm.running.Wait()
 	vm.stopMu.Lock()
 	defer vm.stopMu.Unlock()
 	if vm.closed {
