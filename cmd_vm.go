@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,4 +209,3 @@ func parseSize(s string) (uint64, error) {
 	return v * mult, nil
 }
 
-var _ = os.Stderr
