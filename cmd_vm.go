@@ -208,4 +208,3 @@ func parseSize(s string) (uint64, error) {
 	}
 	return v * mult, nil
 }
-
