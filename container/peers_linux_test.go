@@ -55,6 +55,23 @@ func TestRuncSpecBundleRuns(t *testing.T) {
 	if res.Report.Hostname != "runc" || res.Report.PID != 1 {
 		t.Errorf("hostname %q pid %d, want runc and 1", res.Report.Hostname, res.Report.PID)
 	}
+	// What the config asks of the process is what the process gets: the
+	// three capabilities of runc's default (KILL, NET_BIND_SERVICE,
+	// AUDIT_WRITE = bits 5, 10, 29) in every set, RLIMIT_NOFILE 1024,
+	// no_new_privs, and a deny-all device rule that still lets /dev/null
+	// through (the runtime's default devices).
+	var out bytes.Buffer
+	res, err = Run(context.Background(), Spec{Bundle: dir, Timeout: 30 * time.Second, Stdout: &out, Stderr: &out,
+		Args: []string{"/bin/sh", "-c", "grep -E '^(Cap|NoNewPrivs)' /proc/self/status; ulimit -n; echo x > /dev/null && echo null-ok"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d, output %q", err, res.ExitCode, out.String())
+	}
+	for _, want := range []string{"CapEff:\t0000000020000420", "CapBnd:\t0000000020000420", "CapAmb:\t0000000020000420",
+		"NoNewPrivs:\t1", "\n1024\n", "null-ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
 	assertNoLeak(t, before, takeSnapshot(t))
 }
 
