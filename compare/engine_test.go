@@ -200,14 +200,3 @@ func TestEmulatedSinkMarksPhases(t *testing.T) {
 		t.Error("a nil sink stays nil")
 	}
 }
-
-func TestLineSinkEmitsWholeLines(t *testing.T) {
-	var lines []string
-	w := &lineSink{side: event.VM, sink: func(ev event.Event) { lines = append(lines, ev.(event.Console).Text) }}
-	for _, chunk := range []string{"Linux ver", "sion 6.1\r\nTWINBOOT-", "READY {}\n", "partial"} {
-		w.Write([]byte(chunk))
-	}
-	if strings.Join(lines, "|") != "Linux version 6.1|TWINBOOT-READY {}" {
-		t.Errorf("lines %q", lines)
-	}
-}

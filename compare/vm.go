@@ -23,8 +23,9 @@ func vmRunner(opt Options) runner {
 			Cmdline:  fmt.Sprintf("%s twinboot.syscalls=%d", hypervisor.DefaultCmdline, syscalls),
 			MemBytes: opt.VMMemBytes,
 			CPUs:     opt.VMCPUs,
-			Console:  &lineSink{side: event.VM, sink: sink},
-			Events:   sink,
+			// No Console writer: the hypervisor already emits its serial
+			// output as event.Console on Events, once.
+			Events: sink,
 			Timeout:  opt.Timeout,
 			Start:    start,
 			Emulated: opt.Emulated,
