@@ -25,7 +25,7 @@ func vmRunner(opt Options) runner {
 			CPUs:     opt.VMCPUs,
 			// No Console writer: the hypervisor already emits its serial
 			// output as event.Console on Events, once.
-			Events: sink,
+			Events:   sink,
 			Timeout:  opt.Timeout,
 			Start:    start,
 			Emulated: opt.Emulated,
