@@ -45,7 +45,7 @@ type ctRunFlags struct {
 	bundle, rootfs, hostname, mem string
 	pids                          int64
 	cpus                          float64
-	userns, json                  bool
+	userns, json, readOnly        bool
 	timeout                       time.Duration
 }
 
@@ -60,6 +60,7 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.cpus, "cpu", 0, "CPU quota in cores, e.g. 0.5 (default: none)")
 	fs.StringVar(&f.hostname, "hostname", "", "container hostname (default: the config's, else "+container.DefaultHostname+")")
 	fs.BoolVar(&f.userns, "userns", false, "add a user namespace (container root is an unprivileged host uid)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "with --rootfs or the lab rootfs: a read-only root, no overlay (for kernels without overlayfs)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document (the result, or {\"error\":…}) instead of text")
 	fs.Usage = func() {
@@ -97,7 +98,7 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 func (f *ctRunFlags) spec(cmd []string) (container.Spec, error) {
 	s := container.Spec{
 		Bundle: f.bundle, Rootfs: f.rootfs, Args: cmd, Hostname: f.hostname,
-		PidsLimit: f.pids, CPUs: f.cpus, UserNS: f.userns, Timeout: f.timeout,
+		PidsLimit: f.pids, CPUs: f.cpus, UserNS: f.userns, Timeout: f.timeout, ReadOnlyRoot: f.readOnly,
 	}
 	if f.mem != "" {
 		n, err := parseSize(f.mem)

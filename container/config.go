@@ -144,8 +144,9 @@ func resolve(s Spec) (*config, error) {
 			return nil, fmt.Errorf("rootfs %s: %w", s.Rootfs, err)
 		}
 		oci = DefaultSpec(abs, s.Args)
-		// A run without a bundle gets a writable root, as an overlay.
-		oci.Root.Readonly = false
+		// A run without a bundle gets a writable root, as an overlay,
+		// unless asked for a read-only one.
+		oci.Root.Readonly = s.ReadOnlyRoot
 	}
 	if err := override(oci, s); err != nil {
 		return nil, err

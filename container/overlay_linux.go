@@ -34,7 +34,7 @@ func mountHostOverlay(st *state, lower string) (string, error) {
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, filepath.Join(st.dir, "upper"), filepath.Join(st.dir, "work"))
 	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
 		if errors.Is(err, unix.ENODEV) {
-			return "", fmt.Errorf("mount overlay: this kernel has no overlay file system (modprobe overlay), which a writable root needs: %w", err)
+			return "", fmt.Errorf("mount overlay: this kernel has no overlay file system (modprobe overlay), which a writable root needs; a read-only root (ct run --read-only, or root.readonly in a bundle) does not: %w", err)
 		}
 		return "", fmt.Errorf("mount overlay on %s: %w", merged, err)
 	}

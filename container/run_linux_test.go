@@ -215,3 +215,14 @@ func TestCancelKills(t *testing.T) {
 	}
 	assertNoLeak(t, before, takeSnapshot(t))
 }
+
+// A read-only root needs no overlay; writes fail instead of landing anywhere.
+func TestReadOnlyRoot(t *testing.T) {
+	rootfs := labRootfs(t)
+	var out bytes.Buffer
+	res := runOK(t, Spec{Rootfs: rootfs, ReadOnlyRoot: true, Stdout: &out, Stderr: &out,
+		Args: []string{"/bin/sh", "-c", "echo x > /f || echo refused; echo y > /dev/shm/f && echo tmpfs-ok"}})
+	if res.ExitCode != 0 || !strings.Contains(out.String(), "refused") || !strings.Contains(out.String(), "tmpfs-ok") {
+		t.Fatalf("exit %d, output %q", res.ExitCode, out.String())
+	}
+}

@@ -24,6 +24,10 @@ type Spec struct {
 	PidsLimit   int64   // 0 = none
 	CPUs        float64 // CPU quota in cores (0.5 = 50 ms per 100 ms), 0 = none
 	UserNS      bool    // add a user namespace, container root = an unprivileged host uid
+	// ReadOnlyRoot runs a Rootfs without the writable overlay: the root is
+	// the rootfs itself, read-only (a bundle says this with root.readonly).
+	// For kernels without overlayfs, and the cheapest start.
+	ReadOnlyRoot bool
 
 	Stdin          io.Reader  // optional: the container's standard input
 	Stdout, Stderr io.Writer  // optional: streamed output

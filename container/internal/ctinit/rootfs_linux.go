@@ -43,7 +43,7 @@ func setupRootfs(c *Config) error {
 			c.Rootfs, filepath.Join(c.StateDir, "upper"), filepath.Join(c.StateDir, "work"))
 		if err := unix.Mount("overlay", root, "overlay", 0, opts); err != nil {
 			if errors.Is(err, unix.ENODEV) {
-				return fmt.Errorf("mount overlay: this kernel has no overlay file system (modprobe overlay), which a writable root needs; a read-only root does not: %w", err)
+				return fmt.Errorf("mount overlay: this kernel has no overlay file system (modprobe overlay), which a writable root needs; a read-only root (ct run --read-only, or root.readonly in a bundle) does not: %w", err)
 			}
 			return fmt.Errorf("mount overlay on %s: %w", root, err)
 		}
