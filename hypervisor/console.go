@@ -144,6 +144,32 @@ func (c *console) tailLines() []string {
 	return append([]string(nil), c.tail...)
 }
 
+// cutReadyHint explains a READY line cut short by the exit port. A write to
+// the console returns once the bytes are in the kernel's tty buffer; the
+// UART driver sends them later, interrupt by interrupt, possibly on another
+// vCPU. A guest that writes the exit port right after printing can end the
+// VM before its last line is out, unless it drains the tty first
+// (tcdrain(3), the TCSBRK ioctl).
+const cutReadyHint = "the guest wrote the exit port while its READY line was still being sent: it must drain its console (tcdrain) before powering off"
+
+// partialReady reports whether a READY line began but never ended.
+func (c *console) partialReady() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sawReady {
+		return false
+	}
+	if strings.Contains(string(c.line), report.Prefix) {
+		return true
+	}
+	for _, l := range c.tail {
+		if strings.Contains(l, report.Prefix) {
+			return true // cut, or complete but unparsable
+		}
+	}
+	return false
+}
+
 func (c *console) state() (panicked, rebooting bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

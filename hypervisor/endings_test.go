@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twinboot/twinboot/guest/report"
 )
 
 // Every way a run can end is a distinct, named reason. These guests end
@@ -182,5 +184,33 @@ func TestCloseDuringRun(t *testing.T) {
 	}
 	if _, err := vm.Run(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Run after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestReadyCutByExitPort: a guest that powers off in the middle of its READY
+// line gets a clean poweroff, no report, and a detail that says why.
+func TestReadyCutByExitPort(t *testing.T) {
+	if elsewhere(t) {
+		return
+	}
+	cfg := Config{CPUs: 1}.withDefaults()
+	vm, err := machine(cfg, 2<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vm.Close() })
+	code := printThen(report.Prefix+`{"mode":`, 0xb0, 0, 0xe6, 0xf4) // mov al, 0; out 0xf4, al
+	if err := vm.mem.write(payloadAddr, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.enter(entryState{mode: modeLong, rip: payloadAddr}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := vm.Run(context.Background())
+	if err != nil || res.Reason != ReasonPoweroff || res.Report != nil {
+		t.Fatalf("reason %s, report %v, err %v: want a clean poweroff without a report", res.Reason, res.Report, err)
+	}
+	if !strings.Contains(res.Detail, "tcdrain") {
+		t.Errorf("detail %q does not explain the cut READY line", res.Detail)
 	}
 }

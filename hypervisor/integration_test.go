@@ -62,7 +62,7 @@ func TestBootLabKernel(t *testing.T) {
 			}
 			r := res.Report
 			if r == nil {
-				t.Fatalf("no READY report; console:\n%s", console.String())
+				t.Fatalf("no READY report (reason %s: %s); console:\n%s", res.Reason, res.Detail, console.String())
 			}
 			if r.KernelRelease != a.KernelRelease || r.KernelRelease == hostRelease {
 				t.Errorf("guest kernel %q, want the lab kernel %q (host runs %q)", r.KernelRelease, a.KernelRelease, hostRelease)

@@ -236,6 +236,9 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 			silent = false
 		}
 	}
+	if reason == ReasonPoweroff && rep == nil && vm.cons.partialReady() {
+		res.Detail = strings.TrimPrefix(res.Detail+"; "+cutReadyHint, "; ")
+	}
 	if silent && !reason.Clean() && kvmFlavor() == "kvm_pvm" {
 		res.Detail = strings.TrimPrefix(res.Detail+"; "+pvmHint, "; ")
 	}
