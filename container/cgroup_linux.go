@@ -171,7 +171,17 @@ func newCgroup2(name string, res *specs.LinuxResources, record func([]string) er
 	if err := record([]string{dir}); err != nil {
 		return nil, err
 	}
-	m, err := cgroup2.NewManager(cgroupRoot, group, cgroup2.ToResources(res))
+	r := cgroup2.ToResources(res)
+	// The memory and pids controllers are enabled even without a limit:
+	// only then does the cgroup have memory.peak and pids.current to read.
+	// (On v1 every hierarchy is always there.)
+	if r.Memory == nil {
+		r.Memory = &cgroup2.Memory{}
+	}
+	if r.Pids == nil {
+		r.Pids = &cgroup2.Pids{}
+	}
+	m, err := cgroup2.NewManager(cgroupRoot, group, r)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w (on cgroup v2 the parent cgroup must be able to delegate the memory and pids controllers)", group, err)
 	}

@@ -74,6 +74,12 @@ func TestCgroupV2(t *testing.T) {
 			t.Errorf("memory.peak %d", res.Memory.CgroupPeakBytes)
 		}
 	})
+	t.Run("peak without a limit", func(t *testing.T) {
+		res := run(t, container.Spec{})
+		if res.ExitCode != 0 || res.Memory.CgroupPeakBytes == 0 {
+			t.Errorf("exit %d, memory.peak %d: the memory controller must be on without a limit too", res.ExitCode, res.Memory.CgroupPeakBytes)
+		}
+	})
 	t.Run("limits are written", func(t *testing.T) {
 		var out bytes.Buffer
 		// A cgroup2 mount inside the cgroup namespace shows the
