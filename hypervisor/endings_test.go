@@ -93,6 +93,9 @@ func TestRunEndings(t *testing.T) {
 			if want := map[ExitReason]string{ReasonTripleFault: byeMsg, ReasonPanic: panicMsg, ReasonReboot: rebootMsg}[tc.reason]; out.String() != want {
 				t.Errorf("console %q, want %q", out.String(), want)
 			}
+			if tc.cancel && !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want it to wrap context.Canceled too", err)
+			}
 			if tc.reason == ReasonPanic && !strings.Contains(strings.Join(res.ConsoleTail, "\n"), "Kernel panic") {
 				t.Errorf("console tail %q lacks the panic", res.ConsoleTail)
 			}

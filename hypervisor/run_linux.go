@@ -253,7 +253,7 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 	case !reason.Clean():
 		err = fmt.Errorf("%w: %s", ErrGuestFailed, reason)
 		if stopErr != nil {
-			err = fmt.Errorf("%w: %s: %v", ErrGuestFailed, reason, stopErr)
+			err = fmt.Errorf("%w: %s: %w", ErrGuestFailed, reason, stopErr)
 		}
 	case memErr != nil:
 		err = fmt.Errorf("measure memory: %w", memErr)
