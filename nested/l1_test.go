@@ -233,11 +233,30 @@ func TestCancel(t *testing.T) {
 	}
 	opt := nestedtest.Options(t)
 	opt.Console = nil
+	m, err := nested.Prepare(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.Boot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// What Ctrl-C does through signal.NotifyContext, in the middle of a job.
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(2*time.Second, cancel) // what Ctrl-C does through signal.NotifyContext
-	_, err := nested.Run(ctx, opt, []string{"version"}, nil, nil)
+	time.AfterFunc(time.Second, cancel)
+	_, err = s.Run(ctx, nested.Job{Path: "/bin/sh", Args: []string{"-c", "sleep 600"}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	if p := childQEMUs(t); len(p) > 0 {
+		t.Errorf("QEMU still running after the cancel: %v", p)
+	}
+	if _, err := s.Run(context.Background(), nested.Job{Args: []string{"version"}}); !errors.Is(err, nested.ErrStopped) {
+		t.Errorf("a job after the cancel: err = %v, want ErrStopped", err)
+	}
+	s.Close()
+	m.Close()
 	checkNoLeaks(t, opt.BuildDir)
 }
