@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ func init() {
 		kernel, initrd, cmdline, mem string
 		cpus                         int
 		timeout                      time.Duration
-		jsonOut, quiet               bool
+		jsonOut, quiet, stdin        bool
 		mode                         *string
 	)
 	register(&command{
@@ -43,6 +44,7 @@ func init() {
 			fs.DurationVar(&timeout, "timeout", hypervisor.DefaultTimeout, "give up after this long (0: never)")
 			fs.BoolVar(&jsonOut, "json", false, "print events and the result as JSON lines on stdout")
 			fs.BoolVar(&quiet, "quiet", false, "do not copy the guest console to stderr")
+			fs.BoolVar(&stdin, "stdin", false, "feed standard input to the guest's serial port (with twinboot.mode=shell on the command line)")
 			mode = addModeFlag(fs)
 		},
 		run: func(fs *flag.FlagSet, args []string, stdout io.Writer) error {
@@ -81,6 +83,9 @@ func init() {
 			}
 			if !quiet && !jsonOut {
 				cfg.Console = fs.Output()
+			}
+			if stdin {
+				cfg.Input = os.Stdin
 			}
 			if jsonOut {
 				cfg.Events = func(ev event.Event) { event.Write(stdout, ev) }
