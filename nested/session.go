@@ -31,11 +31,15 @@ type Session struct {
 	exited  chan struct{}
 	exitErr error
 	console *tail
-	qemuErr *tail
-	stage   stageMsg // how far L1 got, for error messages
-	ids     int
-	once    sync.Once
-	dead    bool
+	// consoleDone is closed when the console copier is finished: Close
+	// waits for it, so that Options.Console (a test's log, say) is never
+	// written to after Close returns.
+	consoleDone chan struct{}
+	qemuErr     *tail
+	stage       stageMsg // how far L1 got, for error messages
+	ids         int
+	once        sync.Once
+	dead        bool
 
 	// Times is how long L1 took, on the host's clock from QEMU's start:
 	// until init ran and until it was ready (modules loaded). UptimeS is
@@ -125,7 +129,9 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 	if m.opt.Console != nil {
 		console = io.MultiWriter(s.console, m.opt.Console)
 	}
+	s.consoleDone = make(chan struct{})
 	go func() {
+		defer close(s.consoleDone)
 		io.Copy(console, conR)
 		conR.Close()
 	}()
@@ -258,6 +264,13 @@ func exitText(err error) string {
 // failure builds an error that says where L1 stopped, with the end of its
 // console and of QEMU's own messages.
 func (s *Session) failure(kind error, what string) error {
+	if s.dead {
+		// QEMU is gone; let the console copier catch up on its last lines.
+		select {
+		case <-s.consoleDone:
+		case <-time.After(time.Second):
+		}
+	}
 	where := fmt.Sprintf("L1 stopped after %q", s.stage.Name)
 	if s.stage.UptimeS > 0 {
 		where += fmt.Sprintf(" at %.1f s of L1 uptime", s.stage.UptimeS)
@@ -385,6 +398,7 @@ func (s *Session) Close() error {
 		// Drain so the frame reader can finish.
 		for range s.frames {
 		}
+		<-s.consoleDone
 	})
 	return nil
 }
