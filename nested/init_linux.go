@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -232,20 +233,29 @@ func runJob(fw *frameWriter, job jobMsg) exitMsg {
 		res.UptimeS = uptime()
 		return res
 	}
+	pipes := []*activeReader{{f: outR}, {f: errR}, {f: evR}}
 	done := make(chan struct{}, 3)
-	go func() { copyChunks(fw, tagStdout, outR); done <- struct{}{} }()
-	go func() { copyChunks(fw, tagStderr, errR); done <- struct{}{} }()
-	go func() { copyLines(fw, tagEvent, evR); done <- struct{}{} }()
+	go func() { copyChunks(fw, tagStdout, pipes[0]); done <- struct{}{} }()
+	go func() { copyChunks(fw, tagStderr, pipes[1]); done <- struct{}{} }()
+	go func() { copyLines(fw, tagEvent, pipes[2]); done <- struct{}{} }()
 	werr := cmd.Wait()
-	// A grandchild that inherited a pipe could keep it open for ever: give
-	// the readers a moment to drain, then cut them off.
-	deadline := time.Now().Add(2 * time.Second)
-	for _, f := range []*os.File{outR, errR, evR} {
-		f.SetReadDeadline(deadline)
+	// A grandchild that inherited a pipe could keep it open for ever. Let
+	// the readers drain what the job left (the serial line is slow, about
+	// 200 KB/s), and cut off only a pipe that has been idle for 2 s.
+	tick := time.NewTicker(250 * time.Millisecond)
+	for left := 3; left > 0; {
+		select {
+		case <-done:
+			left--
+		case <-tick.C:
+			for _, p := range pipes {
+				if p.idle() > 2*time.Second {
+					p.f.SetReadDeadline(time.Now())
+				}
+			}
+		}
 	}
-	for range 3 {
-		<-done
-	}
+	tick.Stop()
 	outR.Close()
 	errR.Close()
 	evR.Close()
@@ -260,6 +270,28 @@ func runJob(fw *frameWriter, job jobMsg) exitMsg {
 		res.Err = werr.Error()
 	}
 	return res
+}
+
+// activeReader remembers when it last returned data.
+type activeReader struct {
+	f    *os.File
+	last atomic.Int64 // unix nanoseconds
+}
+
+func (a *activeReader) Read(p []byte) (int, error) {
+	n, err := a.f.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (a *activeReader) idle() time.Duration {
+	last := a.last.Load()
+	if last == 0 {
+		return time.Duration(1 << 62)
+	}
+	return time.Since(time.Unix(0, last))
 }
 
 func copyChunks(fw *frameWriter, tag string, r io.Reader) {
