@@ -2,6 +2,7 @@ package nested_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"os"
@@ -24,8 +25,24 @@ func TestL1(t *testing.T) {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)
-	opt.Extra = []nested.File{{Src: nestedtest.TestBinary(t), Dst: "/extra/nested.test"}}
+	blob := make([]byte, 96<<10)
+	rand.Read(blob)
+	blobPath := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(blobPath, blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opt.Extra = []nested.File{
+		{Src: nestedtest.TestBinary(t), Dst: "/extra/nested.test"},
+		{Src: blobPath}, // default destination: /extra/blob
+	}
 	s := nestedtest.Boot(t, opt)
+
+	t.Run("stdout is binary-safe", func(t *testing.T) {
+		res := s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c", "cat /extra/blob"}})
+		if res.Code != 0 || res.Stdout != string(blob) {
+			t.Errorf("cat of 96 KiB of random bytes: code %d, %d bytes back, equal %v", res.Code, len(res.Stdout), res.Stdout == string(blob))
+		}
+	})
 
 	t.Run("doctor reports svm KVM", func(t *testing.T) {
 		res := s.Run(t, "doctor", "--json")
