@@ -195,10 +195,11 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "cgroup        %s: %s\n", r.Cgroup.Version, r.Cgroup.Detail)
 	for _, t := range r.Tools {
+		label := strings.TrimSuffix(t.Name, "-system-x86_64")
 		if t.Path == "" {
-			fmt.Fprintf(&b, "%-13s missing (Debian package %s; used for %s)\n", t.Name, t.Package, t.Use)
+			fmt.Fprintf(&b, "%-13s missing (Debian package %s; used for %s)\n", label, t.Package, t.Use)
 		} else {
-			fmt.Fprintf(&b, "%-13s %s\n", t.Name, t.Version)
+			fmt.Fprintf(&b, "%-13s %s\n", label, t.Version)
 		}
 	}
 	if r.Guest.Built {
