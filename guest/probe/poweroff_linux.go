@@ -30,6 +30,13 @@ func powerOff(pid1 bool, status int) {
 		return
 	}
 	unix.Sync()
+	// Wait until the console has sent everything, the READY line above all:
+	// the exit port ends the VM at once, and with several vCPUs the UART may
+	// still be draining on another one. TCSBRK with a non-zero argument is
+	// tcdrain(3).
+	for _, fd := range []int{1, 2} {
+		unix.IoctlSetInt(fd, unix.TCSBRK, 1) // not a tty (a pipe, a file): nothing to drain
+	}
 	if ownKernel {
 		if err := writeExitPort(uint8(status)); err != nil {
 			fmt.Fprintf(os.Stderr, "probe: %v\n", err)
