@@ -26,8 +26,11 @@ const (
 
 const defaultSyscalls = 10000
 
-// ownKernel is set when the kernel command line carries twinboot.*
-// parameters, that is when the probe runs in a VM that twinboot booted.
+// ownKernel is set when the kernel command line carries twinboot.mode=,
+// that is when the probe runs in a VM that twinboot booted to run it. Other
+// twinboot.* words do not count: the nested-mode lab machine's own command
+// line has twinboot.nested=1, and a container running there shares that
+// kernel and must not take its devices or its exit port.
 var ownKernel bool
 
 func main() {
@@ -60,9 +63,9 @@ func run(args []string) int {
 	// The kernel command line only matters where it is ours (a VM); a flag
 	// given explicitly always wins over it.
 	params, _ := observe.CmdlineParams(root)
-	// twinboot.* parameters mean twinboot booted this kernel: only then is
-	// the machine ours to end through the exit port (see powerOff).
-	ownKernel = len(params) > 0
+	// Only then is the machine ours to end through the exit port (see
+	// powerOff).
+	_, ownKernel = params["mode"]
 	if pid1 && needDevtmpfs(ownKernel) {
 		if err := mountMissing("/dev", "devtmpfs"); err != nil {
 			noteErr(&r, "mount /dev", err)
@@ -113,7 +116,9 @@ func run(args []string) int {
 
 	if *mode == modeShell {
 		status := shell(pid1)
-		if !pid1 {
+		if !pid1 || !ownKernel {
+			// A container's shell: its end is the container's end, with
+			// the shell's status. Only a VM has a machine to power off.
 			return status
 		}
 		return finish(modePoweroff, pid1, status)
