@@ -3,6 +3,7 @@ package nested_test
 import (
 	"context"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -44,6 +45,11 @@ func BenchmarkL1StartToCommand(b *testing.B) {
 			}
 			probe.Close()
 			v.set(&opt, probe)
+			if opt.BIOS != "" {
+				if _, err := os.Stat(opt.BIOS); err != nil {
+					b.Skipf("firmware: %v", err)
+				}
+			}
 			m, err := nested.Prepare(ctx, opt)
 			if err != nil {
 				b.Fatal(err)
