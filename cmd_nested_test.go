@@ -10,7 +10,10 @@ import (
 	"testing"
 
 	"github.com/twinboot/twinboot/internal/doctor"
+	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
 func TestDoctorJSON(t *testing.T) {
@@ -62,5 +65,45 @@ func TestCommandLine(t *testing.T) {
 	want := []string{"vm", "--json=true", "--mem=64M", "--mode=nested", "--", "-x"}
 	if got := commandLine(fs); !reflect.DeepEqual(got, want) {
 		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+}
+
+// TestVMModeNested runs `twinboot vm --mode nested --json` end to end: the
+// command re-runs itself in L1, where the VM boots under kvm-amd, and the
+// host relays its JSON lines, whose phases are labelled emulated.
+func TestVMModeNested(t *testing.T) {
+	if nested.Inside() {
+		t.Skip("already inside L1")
+	}
+	testutil.Guest(t)
+	nestedtest.Options(t) // skips (fails under make test) without QEMU or build/bin/twinboot
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"vm", "--mode", "nested", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	var sawMode, sawResult, sawEmulated bool
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(line, `"kind":"vm-result"`) {
+			sawResult = true
+			continue
+		}
+		ev, err := event.Decode([]byte(line))
+		if err != nil {
+			t.Errorf("stdout line is not an event: %q (%v)", line, err)
+			continue
+		}
+		switch e := ev.(type) {
+		case event.Log:
+			sawMode = sawMode || strings.HasPrefix(e.Msg, "mode nested")
+		case event.Phase:
+			if !e.Emulated {
+				t.Errorf("phase %q from L1 not labelled emulated", e.Name)
+			}
+			sawEmulated = true
+		}
+	}
+	if !sawMode || !sawResult || !sawEmulated {
+		t.Errorf("mode line %v, vm-result %v, phases %v in:\n%s", sawMode, sawResult, sawEmulated, out.String())
 	}
 }
