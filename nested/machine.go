@@ -89,7 +89,15 @@ type Machine struct {
 	Initramfs string           // the archive QEMU loads
 	Guest     *guest.Artifacts // guest artefacts included, nil if none
 	tmpDir    string           // this machine's own files; removed by Close
+	// initrd is Initramfs, held open: QEMU gets it as an inherited file
+	// descriptor, so a cached archive that another twinboot prunes while this
+	// machine lives still boots.
+	initrd *os.File
 }
+
+// initrdFD is the descriptor number QEMU finds the initramfs on (after
+// stdin, stdout, stderr and the console pipe).
+const initrdFD = 4
 
 func (o Options) withDefaults() Options {
 	if o.QEMU == "" {
@@ -183,6 +191,10 @@ func Prepare(ctx context.Context, opt Options) (*Machine, error) {
 			return nil, err
 		}
 	}
+	if m.initrd, err = os.Open(m.Initramfs); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("L1 initramfs: %w", err)
+	}
 	return m, nil
 }
 
@@ -270,7 +282,14 @@ func sweepRunDirs(dir string) {
 // Close removes the machine's temporary files. Sessions booted from it
 // must be closed first.
 func (m *Machine) Close() error {
-	if m == nil || m.tmpDir == "" {
+	if m == nil {
+		return nil
+	}
+	if m.initrd != nil {
+		m.initrd.Close()
+		m.initrd = nil
+	}
+	if m.tmpDir == "" {
 		return nil
 	}
 	err := os.RemoveAll(m.tmpDir)
@@ -299,7 +318,7 @@ func (m *Machine) qemuArgs() []string {
 		"-display", "none",
 		"-no-reboot",
 		"-kernel", m.Image,
-		"-initrd", m.Initramfs,
+		"-initrd", fmt.Sprintf("/dev/fd/%d", initrdFD),
 		"-append", cmdline,
 		// ttyS0, the console: into a pipe the host reads (fd 3).
 		"-chardev", "file,id=console,path=/dev/fd/3",

@@ -76,6 +76,9 @@ type Job struct {
 // Boot starts QEMU and waits until L1's init has loaded the modules and
 // waits for jobs. The session must be closed.
 func (m *Machine) Boot(ctx context.Context) (*Session, error) {
+	if m.initrd == nil {
+		return nil, fmt.Errorf("%w: the machine is closed", ErrStopped)
+	}
 	s := &Session{
 		m:       m,
 		frames:  make(chan frame, 64),
@@ -105,7 +108,7 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 	s.toL1 = inW
 	cmd := exec.Command(m.QEMU, m.qemuArgs()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, s.qemuErr
-	cmd.ExtraFiles = []*os.File{conW}
+	cmd.ExtraFiles = []*os.File{conW, m.initrd} // fds 3 and initrdFD
 	// Own process group, so that a terminal's Ctrl-C reaches twinboot (which
 	// then kills QEMU and cleans up) rather than QEMU alone; and Pdeathsig, so
 	// that QEMU dies with twinboot even when twinboot is SIGKILLed.
