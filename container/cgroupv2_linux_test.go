@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ func TestCgroupV2(t *testing.T) {
 		if nested.Inside() {
 			t.Fatal("L1 does not have a pure cgroup v2 layout")
 		}
-		runInL1(t)
+		nestedtest.RunInL1(t)
 		return
 	}
 	// A read-only root with a tmpfs on /tmp: L1's kernel has no overlay
@@ -113,28 +112,4 @@ func TestCgroupV2(t *testing.T) {
 			}
 		}
 	})
-}
-
-// runInL1 re-runs this test, by name, inside the nested-mode L1 machine.
-func runInL1(t *testing.T) {
-	opt := nestedtest.Options(t)
-	opt.Extra = []nested.File{{Src: nestedtest.TestBinary(t), Dst: "/extra/container.test"}}
-	s := nestedtest.Boot(t, opt)
-	args := []string{"-test.run", "^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v", "-test.count=1"}
-	var env []string
-	if v := os.Getenv("TWINBOOT_REQUIRE"); v != "" {
-		env = append(env, "TWINBOOT_REQUIRE="+v)
-	}
-	res := s.Exec(t, nested.Job{Path: "/extra/container.test", Args: args, Env: env})
-	for _, l := range strings.Split(strings.TrimRight(res.Stdout+res.Stderr, "\n"), "\n") {
-		t.Log("L1: " + l)
-	}
-	switch {
-	case res.Code != 0:
-		t.Fatalf("%s failed inside L1 (exit status %d)", t.Name(), res.Code)
-	case strings.Contains(res.Stdout, "--- SKIP: "+t.Name()):
-		t.Skipf("%s skipped inside L1", t.Name())
-	case !strings.Contains(res.Stdout, "--- PASS: "+t.Name()):
-		t.Fatalf("%s did not run inside L1 (no PASS line)", t.Name())
-	}
 }
