@@ -126,36 +126,14 @@ func becomeSubreaper(t *testing.T) {
 // twinboot) was left behind.
 func leftovers(t *testing.T) []string {
 	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
 	parent := map[int]int{}
 	comm := map[int]string{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		parent[pid] = ppid
-		comm[pid] = s[strings.IndexByte(s, '(')+1 : i]
-		if f[0] == "Z" { // a zombie we inherited: reap it, it is gone
+	for _, p := range testutil.Processes() {
+		parent[p.PID] = p.PPID
+		comm[p.PID] = p.Comm
+		if p.State == "Z" { // a zombie we inherited: reap it, it is gone
 			var ws unix.WaitStatus
-			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			unix.Wait4(p.PID, &ws, unix.WNOHANG, nil)
 		}
 	}
 	self := os.Getpid()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twinboot/twinboot/internal/doctor"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
@@ -133,25 +134,10 @@ func TestEmitInsideL1(t *testing.T) {
 // childQEMUs lists QEMU processes that are children of this test.
 func childQEMUs(t *testing.T) []int {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
 	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.Contains(s[:i], "qemu") {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
-			pids = append(pids, pid)
+	for _, p := range testutil.Processes() {
+		if p.PPID == os.Getpid() && strings.Contains(p.Comm, "qemu") {
+			pids = append(pids, p.PID)
 		}
 	}
 	return pids
