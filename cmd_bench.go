@@ -16,7 +16,8 @@ func init() {
 		format, out  string
 	)
 	register(&command{
-		name: "bench",
+		name:  "bench",
+		short: "Benchmark: N interleaved VM/container runs, statistics, peers",
 		summary: "Boot the VM and the container N times, interleaved (VM, container, VM, …), and report\n" +
 			"min, median, p90 and max per metric with the VM/container ratio run by run.",
 		usage: "--runs N [--warmup K] [--peers] [--format table|json|csv] [--out FILE] [--mode auto|native|nested]",

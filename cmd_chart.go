@@ -11,7 +11,8 @@ import (
 func init() {
 	var out, formats string
 	register(&command{
-		name: "chart",
+		name:  "chart",
+		short: "Draw SVG/PNG charts from a results file",
 		summary: "Draw the charts of a results file (from `run --json` or `bench --format json`):\n" +
 			"boot phases, memory, and the distribution of time to READY.",
 		usage: "results.json [--out DIR] [--format svg,png]",

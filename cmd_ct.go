@@ -19,7 +19,8 @@ import (
 func init() {
 	reexecHooks[container.ReexecName] = container.InitMain
 	register(&command{
-		name: "ct",
+		name:  "ct",
+		short: "Run the probe (or a command) in twinboot's container runtime",
 		summary: "Run the workload in twinboot's own container runtime, or write an OCI bundle config.\n\n" +
 			"  ct run   runs a container (default: the lab rootfs with the probe, /init --mode exit)\n" +
 			"  ct spec  prints a config.json for a rootfs; runc and crun run it too\n\n" +

@@ -18,7 +18,8 @@ func init() {
 		mode    string
 	)
 	register(&command{
-		name: "doctor",
+		name:  "doctor",
+		short: "Check this host and say which mode (native/nested) applies",
 		summary: "Check this host: /dev/kvm and its flavour (vmx, svm, kvm_pvm), cgroup layout, root,\n" +
 			"qemu/runc/crun/busybox, the guest build, and which mode --mode auto picks and why.",
 		usage: "[--json] [--mode auto|native|nested]",

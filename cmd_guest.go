@@ -23,7 +23,8 @@ func init() {
 		asJSON  *bool
 	)
 	register(&command{
-		name: "guest",
+		name:  "guest",
+		short: "Build the guest kernel, rootfs and initramfs, or show them",
 		summary: "Build the guest (kernel, probe rootfs, initramfs) or show where it is.\n" +
 			"  build: build or reuse the lab kernel, the rootfs and the initramfs; write the manifest\n" +
 			"  info:  show the artefacts, their sizes, the kernel release and the config key",

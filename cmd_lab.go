@@ -37,7 +37,8 @@ func init() {
 		noAutorun   bool
 	)
 	register(&command{
-		name: "lab",
+		name:  "lab",
+		short: "Open the TUI lab: VM and container side by side, live",
 		summary: "Open the lab: the same probe booted as a VM (left) and as a container (right), live,\n" +
 			"with a comparison strip, benchmarks, shells and guided lessons. Needs a terminal.",
 		usage: "[flags]",

@@ -28,7 +28,8 @@ func init() {
 		events  string
 	)
 	register(&command{
-		name: "nested",
+		name:  "nested",
+		short: "Run twinboot inside the emulated AMD-V lab machine (L1)",
 		summary: "Run twinboot inside an emulated AMD-V machine (L1) under QEMU.\n\n" +
 			"  nested build                 fetch L1's kernel and build its initramfs (cached)\n" +
 			"  nested run  -- <args>        run `twinboot <args>` in L1 and relay its output\n" +

@@ -14,7 +14,8 @@ func init() {
 		jsonOut bool
 	)
 	register(&command{
-		name: "run",
+		name:  "run",
+		short: "Boot the workload once as a VM and once as a container",
 		summary: "Boot the same workload once as a VM and once as a container and show them side by side:\n" +
 			"boot phases, time to READY, memory and the kernel-sharing facts.",
 		usage: "[--mode auto|native|nested] [--json] [--peers] [flags]",

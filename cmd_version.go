@@ -10,6 +10,7 @@ import (
 func init() {
 	register(&command{
 		name:    "version",
+		short:   "Print twinboot's version",
 		summary: "Print twinboot's version and build information.",
 		run: func(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			if len(args) > 0 {

@@ -33,6 +33,7 @@ func init() {
 	)
 	register(&command{
 		name:    "vm",
+		short:   "Boot the guest under twinboot's own KVM hypervisor",
 		summary: "Boot the guest as a VM under twinboot's own KVM hypervisor and report what it measured.",
 		usage:   "[--mode auto|native|nested] [--kernel K] [--initrd I] [--mem 128M] [--cpus 1] [--cmdline ...] [--timeout 30s] [--json]",
 		setup: func(fs *flag.FlagSet) {

@@ -20,7 +20,8 @@ import (
 // command is one `twinboot <name>` subcommand.
 type command struct {
 	name    string
-	summary string // one line for the command list
+	short   string // a few words for the command list
+	summary string // what --help says about the command
 	usage   string // argument synopsis, after "twinboot <name>"
 	// setup declares the command's flags; run does the work with the
 	// positional arguments left after parsing. Results go to stdout; errors and
@@ -142,16 +143,32 @@ func topUsage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, firstLine(commands[n].summary))
+		c := commands[n]
+		if c.short != "" {
+			fmt.Fprintf(w, "  %-10s %s\n", n, c.short)
+		} else {
+			fmt.Fprintf(w, "  %-10s %s\n", n, firstLine(c.summary))
+		}
 	}
 	fmt.Fprintf(w, "\nRun 'twinboot <command> --help' for a command's flags.\n")
 }
 
+// firstLine returns a summary's first sentence, for the command list,
+// shortened at a word boundary if it would not fit a terminal line.
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
 	}
-	return s
+	const max = 66
+	if len(s) <= max {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:max], ' ')
+	if cut < 0 {
+		cut = max
+	}
+	return strings.TrimRight(s[:cut], ",:;") + " …"
 }
 
 // reexecHooks lets a package that re-executes /proc/self/exe (the container
