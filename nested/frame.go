@@ -19,7 +19,7 @@ import (
 const framePrefix = "TB1:"
 
 // Frame tags. L1 to host: hello, stage, ready, ev, out, err, exit.
-// Host to L1: job, quit.
+// Host to L1: job, in, stop, quit.
 const (
 	tagHello  = "hello" // init is running (helloMsg)
 	tagStage  = "stage" // init progress, e.g. one module loaded (stageMsg)
@@ -30,6 +30,8 @@ const (
 	tagExit   = "exit"  // the job ended (exitMsg)
 	tagJob    = "job"   // run this (jobMsg)
 	tagQuit   = "quit"  // power L1 off
+	tagInput  = "in"    // bytes for the job's stdin, or its end (inputMsg)
+	tagStop   = "stop"  // end the job early: SIGTERM, later SIGKILL (stopMsg)
 )
 
 // stageMsg says how far init got; UptimeS is L1's own clock (emulated).
@@ -45,6 +47,34 @@ type jobMsg struct {
 	Path string   `json:"path"`
 	Args []string `json:"args"`
 	Env  []string `json:"env,omitempty"`
+	// Stdin: the job reads what the host sends in input frames; without
+	// it the job's stdin is /dev/null.
+	Stdin bool `json:"stdin,omitempty"`
+	// TTY: the job runs on a pseudo-terminal in L1 (its stdin, stdout and
+	// stderr, and its controlling terminal), so that an interactive shell
+	// gets echo, line editing and Ctrl-C from a line discipline. Output
+	// then comes back as stdout only, as on any terminal.
+	TTY bool `json:"tty,omitempty"`
+	// Rows and Cols size the pseudo-terminal like the host's, so that line
+	// editing wraps where the student's screen does. Zero: 24x80.
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
+}
+
+// inputMsg carries keyboard (or script) bytes to job ID. encoding/json
+// turns Data into base64, so no byte of it can end or fake a frame. EOF
+// closes the job's stdin (a pipe) or sends the terminal's end-of-file
+// character (a pty).
+type inputMsg struct {
+	ID   int    `json:"id"`
+	Data []byte `json:"data,omitempty"`
+	EOF  bool   `json:"eof,omitempty"`
+}
+
+// stopMsg asks init to end job ID before it ends by itself (the lab's
+// escape key).
+type stopMsg struct {
+	ID int `json:"id"`
 }
 
 // exitMsg ends a job: Code is its exit status, or -1 with Err when it could

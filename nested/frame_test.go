@@ -2,6 +2,7 @@ package nested
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -47,5 +48,39 @@ func TestFrameWriterRoundTrip(t *testing.T) {
 	}
 	if tag, _, ok := parseFrame(lines[1]); !ok || tag != tagQuit {
 		t.Fatalf("second frame: %q %v", tag, ok)
+	}
+}
+
+// Input frames carry any byte, newlines and frame prefixes included, and
+// still make exactly one line that parses back to the same bytes.
+func TestInputFrameRoundTrip(t *testing.T) {
+	data := []byte("echo hi\n\rTB1:quit:\n\x00\x1d\xff")
+	var buf bytes.Buffer
+	fw := &frameWriter{w: &buf}
+	if err := fw.json(tagInput, inputMsg{ID: 5, Data: data, EOF: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.json(tagStop, stopMsg{ID: 5}); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", buf.String())
+	}
+	tag, pay, ok := parseFrame(lines[0])
+	if !ok || tag != tagInput {
+		t.Fatalf("first frame: %q %v", tag, ok)
+	}
+	var got inputMsg
+	if err := json.Unmarshal(pay, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != 5 || !got.EOF || !bytes.Equal(got.Data, data) {
+		t.Fatalf("decoded %+v, want id 5, eof, data %q", got, data)
+	}
+	tag, pay, ok = parseFrame(lines[1])
+	var st stopMsg
+	if !ok || tag != tagStop || json.Unmarshal(pay, &st) != nil || st.ID != 5 {
+		t.Fatalf("second frame: %q %q %v", tag, pay, ok)
 	}
 }

@@ -3,7 +3,6 @@ package nested
 import (
 	"bufio"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,29 +45,13 @@ func InitMain() int {
 	ready.UptimeS = uptime()
 	fw.json(tagReady, ready)
 
-	r := bufio.NewReaderSize(port, 1<<16)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			initLog("reading %s: %v", l1Serial, err)
-			break
-		}
-		tag, payload, ok := parseFrame(line[:len(line)-1])
-		if !ok {
-			continue
-		}
-		if tag == tagQuit {
-			break
-		}
-		if tag != tagJob {
-			continue
-		}
-		var job jobMsg
-		if err := json.Unmarshal(payload, &job); err != nil {
-			fw.json(tagExit, exitMsg{Code: -1, Err: fmt.Sprintf("bad job: %v", err), UptimeS: uptime()})
-			continue
-		}
-		fw.json(tagExit, runJob(fw, job))
+	// One goroutine reads the host for the whole life of L1: while a job
+	// runs, its keyboard input and stop requests must still get through.
+	jobs := make(chan jobMsg, 4)
+	cur := &currentJob{}
+	go readHost(port, fw, jobs, cur)
+	for job := range jobs {
+		fw.json(tagExit, runJob(fw, job, cur))
 	}
 	powerOff()
 	return 0
@@ -95,6 +78,8 @@ func initMounts() error {
 		{"proc", "/proc", "proc", ""},
 		{"sysfs", "/sys", "sysfs", ""},
 		{"devtmpfs", "/dev", "devtmpfs", ""},
+		// Pseudo-terminals, for jobs the host runs with a TTY (a shell).
+		{"devpts", "/dev/pts", "devpts", "mode=620,ptmxmode=666"},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
 		// Pure cgroup v2, the layout most users have; the host here is a
@@ -151,6 +136,9 @@ func loadModules(fw *frameWriter) error {
 		fw.json(tagStage, stageMsg{Name: "loading " + name, UptimeS: uptime()})
 		if err := loadModule(m); err != nil {
 			fw.json(tagStage, stageMsg{Name: "loading " + name, UptimeS: uptime(), Err: err.Error()})
+			if optionalModules[strings.TrimSuffix(name, ".ko")] {
+				continue
+			}
 			return err
 		}
 	}
@@ -190,7 +178,9 @@ func uptime() float64 {
 // artefacts are, and where to write its events.
 func jobEnv(extra []string) []string {
 	env := []string{
-		"PATH=/bin:/sbin",
+		// /usr/bin and /usr/sbin hold the peers copied from the host
+		// (QEMU, runc, crun), at their host paths.
+		"PATH=/bin:/sbin:/usr/bin:/usr/sbin",
 		"HOME=/root",
 		"TERM=dumb",
 		EnvNested + "=1",
@@ -200,65 +190,71 @@ func jobEnv(extra []string) []string {
 	return append(env, extra...)
 }
 
-// runJob runs one program and streams its stdout, stderr and events back.
-func runJob(fw *frameWriter, job jobMsg) exitMsg {
+// runJob runs one program and streams its stdout, stderr and events back;
+// with job.Stdin or job.TTY it also feeds it what the host types (through
+// cur, which the host reader delivers to).
+func runJob(fw *frameWriter, job jobMsg, cur *currentJob) exitMsg {
 	res := exitMsg{ID: job.ID, Code: -1}
+	fail := func(format string, args ...any) exitMsg {
+		res.Err = fmt.Sprintf(format, args...)
+		res.UptimeS = uptime()
+		return res
+	}
 	path := job.Path
 	if path == "" {
 		path = l1Twinboot
 	}
-	outR, outW, err1 := os.Pipe()
-	errR, errW, err2 := os.Pipe()
-	evR, evW, err3 := os.Pipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		res.Err = fmt.Sprintf("pipes: %v", err)
-		res.UptimeS = uptime()
-		return res
-	}
 	cmd := exec.Command(path, job.Args...)
 	cmd.Env = jobEnv(job.Env)
 	cmd.Dir = "/"
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.ExtraFiles = []*os.File{evW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err := cmd.Start()
-	outW.Close()
-	errW.Close()
-	evW.Close()
+
+	jio, err := newJobIO(cmd, job)
 	if err != nil {
-		outR.Close()
-		errR.Close()
-		evR.Close()
-		res.Err = fmt.Sprintf("start %s: %v", path, err)
-		res.UptimeS = uptime()
-		return res
+		return fail("%v", err)
 	}
-	pipes := []*activeReader{{f: outR}, {f: errR}, {f: evR}}
-	done := make(chan struct{}, 3)
-	go func() { copyChunks(fw, tagStdout, pipes[0]); done <- struct{}{} }()
-	go func() { copyChunks(fw, tagStderr, pipes[1]); done <- struct{}{} }()
-	go func() { copyLines(fw, tagEvent, pipes[2]); done <- struct{}{} }()
+	err = cmd.Start()
+	jio.closeChildEnds()
+	if err != nil {
+		jio.closeAll()
+		return fail("start %s: %v", path, err)
+	}
+	exited := make(chan struct{})
+	stopped := cur.begin(job.ID, jio.stdin)
+	go stopOnRequest(cmd.Process.Pid, stopped, exited)
+
+	done := make(chan struct{}, len(jio.readers))
+	for _, r := range jio.readers {
+		go func(r *tagReader) {
+			if r.tag == tagEvent {
+				copyLines(fw, r.tag, r.activeReader)
+			} else {
+				copyChunks(fw, r.tag, r.activeReader)
+			}
+			done <- struct{}{}
+		}(r)
+	}
 	werr := cmd.Wait()
+	close(exited)
+	cur.end()
 	// A grandchild that inherited a pipe could keep it open for ever. Let
 	// the readers drain what the job left (the serial line is slow, about
 	// 200 KB/s), and cut off only a pipe that has been idle for 2 s.
 	tick := time.NewTicker(250 * time.Millisecond)
-	for left := 3; left > 0; {
+	for left := len(jio.readers); left > 0; {
 		select {
 		case <-done:
 			left--
 		case <-tick.C:
-			for _, p := range pipes {
-				if p.idle() > 2*time.Second {
-					p.f.SetReadDeadline(time.Now())
+			for _, r := range jio.readers {
+				if r.idle() > 2*time.Second {
+					r.f.SetReadDeadline(time.Now())
 				}
 			}
 		}
 	}
 	tick.Stop()
-	outR.Close()
-	errR.Close()
-	evR.Close()
+	jio.closeAll()
 	res.UptimeS = uptime()
 	var ee *exec.ExitError
 	switch {

@@ -26,8 +26,9 @@ type Session struct {
 	m       *Machine
 	cmd     *exec.Cmd
 	started time.Time
-	toL1    *os.File   // QEMU's stdin: frames to L1
-	frames  chan frame // from L1; closed when QEMU's stdout ends
+	toL1    *os.File     // QEMU's stdin: frames to L1
+	fw      *frameWriter // on toL1; one writer, so frames never interleave
+	frames  chan frame   // from L1; closed when QEMU's stdout ends
 	exited  chan struct{}
 	exitErr error
 	console *tail
@@ -71,6 +72,22 @@ type Job struct {
 	Sink   event.Sink
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// Stdin, when set, is relayed to the job's standard input as it is
+	// read; its end (EOF or an error) closes that input. Without it the job
+	// reads /dev/null.
+	Stdin io.Reader
+	// TTY runs the job on a pseudo-terminal inside L1: an interactive
+	// shell there gets echo, line editing and Ctrl-C. Stdout then carries
+	// everything the job writes (as a terminal would show it), Stderr
+	// nothing. Rows and Cols size it (0: 24x80).
+	TTY        bool
+	Rows, Cols uint16
+	// Stop, when closed, asks L1 to end the job early (SIGTERM, then
+	// SIGKILL after a grace period); Run still waits for it to exit, so
+	// that L1 stays usable for the next job. Cancelling Run's ctx instead
+	// kills QEMU.
+	Stop <-chan struct{}
 }
 
 // Boot starts QEMU and waits until L1's init has loaded the modules and
@@ -106,6 +123,7 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 		return nil, fmt.Errorf("nested: %w", err)
 	}
 	s.toL1 = inW
+	s.fw = &frameWriter{w: inW}
 	cmd := exec.Command(m.QEMU, m.qemuArgs()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, s.qemuErr
 	cmd.ExtraFiles = []*os.File{conW, m.initrd} // fds 3 and initrdFD
@@ -306,14 +324,28 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 	if job.Path == "" {
 		what = strings.Join(append([]string{"twinboot"}, job.Args...), " ")
 	}
-	msg := jobMsg{ID: id, Path: job.Path, Args: job.Args, Env: job.Env}
-	fw := &frameWriter{w: s.toL1}
+	msg := jobMsg{ID: id, Path: job.Path, Args: job.Args, Env: job.Env,
+		Stdin: job.Stdin != nil, TTY: job.TTY, Rows: job.Rows, Cols: job.Cols}
 	if s.dead {
 		return -1, fmt.Errorf("%w: this L1 session has ended", ErrStopped)
 	}
-	if err := fw.json(tagJob, msg); err != nil {
+	if err := s.fw.json(tagJob, msg); err != nil {
 		s.kill()
 		return -1, s.failure(ErrStopped, fmt.Sprintf("sending the job: %v", err))
+	}
+	over := make(chan struct{})
+	defer close(over)
+	if job.Stdin != nil {
+		go s.pumpInput(id, job.Stdin, over)
+	}
+	if job.Stop != nil {
+		go func() {
+			select {
+			case <-job.Stop:
+				s.fw.json(tagStop, stopMsg{ID: id})
+			case <-over:
+			}
+		}()
 	}
 	s.stage = stageMsg{Name: "running " + what, UptimeS: s.stage.UptimeS}
 	for {
@@ -359,6 +391,33 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 	}
 }
 
+// pumpInput relays r to job id's stdin until r ends or the job is over.
+// A Read that is pending when the job ends stays pending (a terminal's
+// next key press would be lost to it): callers that go on reading the
+// same terminal pass a reader they can cancel.
+func (s *Session) pumpInput(id int, r io.Reader, over <-chan struct{}) {
+	// Small reads: a key press goes out at once; a paste is cut into
+	// frames of at most 1 KiB, well under the L1 reader's line buffer.
+	buf := make([]byte, 1024)
+	for {
+		n, err := r.Read(buf)
+		select {
+		case <-over:
+			return
+		default:
+		}
+		msg := inputMsg{ID: id, Data: buf[:n], EOF: err != nil}
+		if n > 0 || err != nil {
+			if s.fw.json(tagInput, msg) != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // startPinned starts cmd from a goroutine locked to its OS thread, and waits
 // for it there. Pdeathsig fires when the *thread* that forked the child
 // ends, not the process; Go may end a thread when some goroutine that locked
@@ -394,7 +453,7 @@ func (s *Session) kill() {
 func (s *Session) Close() error {
 	s.once.Do(func() {
 		if !s.dead {
-			(&frameWriter{w: s.toL1}).raw(tagQuit, nil)
+			s.fw.raw(tagQuit, nil)
 		}
 		s.kill()
 		s.toL1.Close()

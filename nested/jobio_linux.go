@@ -1,0 +1,308 @@
+package nested
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// stopGrace is how long a job asked to stop gets to clean up (a container
+// removes its cgroup, a VM is torn down) before its process group is killed.
+const stopGrace = 5 * time.Second
+
+// tagReader is one of the job's outputs and the frame tag it travels under.
+type tagReader struct {
+	tag string
+	*activeReader
+}
+
+// jobIO is the L1 side of a job's standard streams.
+type jobIO struct {
+	readers    []*tagReader // stdout, stderr (not on a TTY), events
+	stdin      *stdinFeed   // nil when the job reads /dev/null
+	childEnds  []*os.File   // the child's copies, closed once it started
+	parentEnds []*os.File   // ours, closed when the job is over
+}
+
+// newJobIO wires cmd's stdin, stdout, stderr and event descriptor (fd 3).
+func newJobIO(cmd *exec.Cmd, job jobMsg) (*jobIO, error) {
+	j := &jobIO{}
+	evR, evW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pipes: %w", err)
+	}
+	j.track(evR, evW)
+	cmd.ExtraFiles = []*os.File{evW}
+
+	if job.TTY {
+		ptm, pts, err := openPTY(job.Rows, job.Cols)
+		if err != nil {
+			j.closeAll()
+			return nil, err
+		}
+		j.track(ptm, pts)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+		// The pty becomes the job's controlling terminal (fd 0 in the
+		// child), so Ctrl-C reaches its foreground process group as
+		// SIGINT, as on any terminal.
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0
+		j.readers = []*tagReader{{tag: tagStdout, activeReader: &activeReader{f: ptm}}}
+		j.stdin = newStdinFeed(ptm, true)
+	} else {
+		outR, outW, err1 := os.Pipe()
+		if err1 == nil {
+			j.track(outR, outW)
+		}
+		errR, errW, err2 := os.Pipe()
+		if err2 == nil {
+			j.track(errR, errW)
+		}
+		if err := errors.Join(err1, err2); err != nil {
+			j.closeAll()
+			return nil, fmt.Errorf("pipes: %w", err)
+		}
+		cmd.Stdout, cmd.Stderr = outW, errW
+		j.readers = []*tagReader{
+			{tag: tagStdout, activeReader: &activeReader{f: outR}},
+			{tag: tagStderr, activeReader: &activeReader{f: errR}},
+		}
+		if job.Stdin {
+			inR, inW, err := os.Pipe()
+			if err != nil {
+				j.closeAll()
+				return nil, fmt.Errorf("pipes: %w", err)
+			}
+			j.track(inW, inR)
+			cmd.Stdin = inR
+			j.stdin = newStdinFeed(inW, false)
+		}
+	}
+	j.readers = append(j.readers, &tagReader{tag: tagEvent, activeReader: &activeReader{f: evR}})
+	return j, nil
+}
+
+func (j *jobIO) track(parent, child *os.File) {
+	j.parentEnds = append(j.parentEnds, parent)
+	j.childEnds = append(j.childEnds, child)
+}
+
+// closeChildEnds drops our copies of the child's descriptors, so that a
+// pipe reports end-of-file (and a pty EIO) when the child is done with it.
+func (j *jobIO) closeChildEnds() {
+	for _, f := range j.childEnds {
+		f.Close()
+	}
+	j.childEnds = nil
+}
+
+func (j *jobIO) closeAll() {
+	j.closeChildEnds()
+	if j.stdin != nil {
+		j.stdin.stop()
+	}
+	for _, f := range j.parentEnds {
+		f.Close()
+	}
+	j.parentEnds = nil
+}
+
+// openPTY allocates a pseudo-terminal pair from L1's devpts. The master is
+// non-blocking so that it joins Go's poller: read deadlines (used to cut an
+// idle output) and Close then unblock a pending Read or Write.
+func openPTY(rows, cols uint16) (master, slave *os.File, err error) {
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("pty number: %w", err)
+	}
+	if rows == 0 || cols == 0 {
+		rows, cols = 24, 80
+	}
+	if err := unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("pty size: %w", err)
+	}
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
+	name := fmt.Sprintf("/dev/pts/%d", n)
+	slave, err = os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return master, slave, nil
+}
+
+// stdinFeed writes what the host sends into the job's stdin. It has its own
+// goroutine, so that a job that does not read (its pipe is full) never
+// stalls the host reader, which must still see a stop request.
+type stdinFeed struct {
+	w    *os.File
+	tty  bool
+	in   chan inputMsg
+	done chan struct{}
+	once sync.Once
+}
+
+func newStdinFeed(w *os.File, tty bool) *stdinFeed {
+	f := &stdinFeed{w: w, tty: tty, in: make(chan inputMsg, 256), done: make(chan struct{})}
+	go f.loop()
+	return f
+}
+
+func (f *stdinFeed) loop() {
+	for {
+		select {
+		case m := <-f.in:
+			if len(m.Data) > 0 {
+				if _, err := f.w.Write(m.Data); err != nil {
+					return // the job is gone or closed its stdin
+				}
+			}
+			if m.EOF {
+				if !f.tty {
+					f.w.Close()
+					return
+				}
+				// A pty has no end-of-file of its own: the line
+				// discipline turns its EOF character (Ctrl-D) into one.
+				f.w.Write([]byte{4})
+			}
+		case <-f.done:
+			return
+		}
+	}
+}
+
+// send queues m; after stop it is dropped.
+func (f *stdinFeed) send(m inputMsg) {
+	select {
+	case f.in <- m:
+	case <-f.done:
+	}
+}
+
+func (f *stdinFeed) stop() { f.once.Do(func() { close(f.done) }) }
+
+// currentJob is what the host reader needs to know of the running job.
+type currentJob struct {
+	mu      sync.Mutex
+	id      int
+	stdin   *stdinFeed
+	stopReq chan struct{}
+	stopped bool
+}
+
+// begin makes job id current and returns the channel a stop request closes.
+func (c *currentJob) begin(id int, stdin *stdinFeed) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.id, c.stdin, c.stopReq, c.stopped = id, stdin, make(chan struct{}), false
+	return c.stopReq
+}
+
+func (c *currentJob) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stdin != nil {
+		c.stdin.stop()
+	}
+	c.id, c.stdin, c.stopReq = 0, nil, nil
+}
+
+func (c *currentJob) input(m inputMsg) {
+	c.mu.Lock()
+	feed := c.stdin
+	if m.ID != c.id || c.id == 0 {
+		feed = nil // for a job that is over (or never read stdin)
+	}
+	c.mu.Unlock()
+	if feed != nil {
+		feed.send(m)
+	}
+}
+
+func (c *currentJob) stop(id int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id == c.id && c.id != 0 && !c.stopped {
+		c.stopped = true
+		close(c.stopReq)
+	}
+}
+
+// stopOnRequest ends the job when the host asks: SIGTERM to the job (twinboot
+// then tears its VM or container down), and SIGKILL to its whole process
+// group if it is still there after stopGrace.
+func stopOnRequest(pid int, stop, exited <-chan struct{}) {
+	select {
+	case <-stop:
+	case <-exited:
+		return
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		syscall.Kill(-pid, syscall.SIGKILL)
+	case <-exited:
+	}
+}
+
+// readHost reads frames from the host for the life of L1: jobs go to jobs,
+// input and stop requests to the running job. It closes jobs when the host
+// says quit or the port fails.
+func readHost(port io.Reader, fw *frameWriter, jobs chan<- jobMsg, cur *currentJob) {
+	defer close(jobs)
+	r := bufio.NewReaderSize(port, 1<<16)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			initLog("reading %s: %v", l1Serial, err)
+			return
+		}
+		tag, payload, ok := parseFrame(line[:len(line)-1])
+		if !ok {
+			continue
+		}
+		switch tag {
+		case tagQuit:
+			return
+		case tagJob:
+			var job jobMsg
+			if err := json.Unmarshal(payload, &job); err != nil {
+				fw.json(tagExit, exitMsg{Code: -1, Err: fmt.Sprintf("bad job: %v", err), UptimeS: uptime()})
+				continue
+			}
+			jobs <- job
+		case tagInput:
+			var m inputMsg
+			if err := json.Unmarshal(payload, &m); err == nil {
+				cur.input(m)
+			}
+		case tagStop:
+			var m stopMsg
+			if err := json.Unmarshal(payload, &m); err == nil {
+				cur.stop(m.ID)
+			}
+		}
+	}
+}
