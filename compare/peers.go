@@ -57,7 +57,9 @@ func findPeers(opt Options, host Host, sink event.Sink) ([]namedRunner, []Peer) 
 // notInstalled words the reason a peer's program is missing.
 func notInstalled(program, debPackage string, opt Options) string {
 	if opt.Emulated {
-		return program + " is not available inside the nested-mode lab machine"
+		// The lab machine gets its peers from the host's installed
+		// packages (nested.Prepare copies them in).
+		return fmt.Sprintf("%s is not available inside the nested-mode lab machine: it is not installed on the host (Debian package %s)", program, debPackage)
 	}
 	return fmt.Sprintf("%s is not installed (Debian package %s)", program, debPackage)
 }
@@ -144,8 +146,17 @@ func ociPeer(name string, opt Options, host Host) (runner, string, string) {
 		start = func(cmd *exec.Cmd) (func(), error) { return startWithoutUnified(cmd, "/sys/fs/cgroup/unified") }
 	}
 	v := version(path)
+	runArgs := []string{"run"}
+	label := v
+	if rootIsRamfs() {
+		// pivot_root refuses to move an initial ramfs (the nested-mode lab
+		// machine's root): both runtimes then need --no-pivot, a mount move
+		// and chroot, the same fallback our runtime takes there by itself.
+		runArgs = append(runArgs, "--no-pivot")
+		label += " --no-pivot"
+	}
 	run := func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
-		side := Side{Name: name, Version: v, Emulated: opt.Emulated}
+		side := Side{Name: name, Version: label, Emulated: opt.Emulated}
 		bundle, err := writeBundle(opt.Guest.Rootfs, probeArgs(syscalls))
 		if err != nil {
 			side.Error = err.Error()
@@ -153,7 +164,7 @@ func ociPeer(name string, opt Options, host Host) (runner, string, string) {
 		}
 		defer os.RemoveAll(bundle)
 		id := fmt.Sprintf("twinboot-%s-%d-%d", name, os.Getpid(), index)
-		cmd := exec.Command(path, "run", "--bundle", bundle, id)
+		cmd := exec.Command(path, append(runArgs, "--bundle", bundle, id)...)
 		spawnToReady(ctx, cmd, opt.Timeout, &side, sink, start)
 		// A runtime killed by the timeout can leave its container's state
 		// behind; delete it (an error here just means nothing was left),

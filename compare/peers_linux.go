@@ -1,9 +1,13 @@
 package compare
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -76,4 +80,32 @@ func enterWithout(hidden string, cmd *exec.Cmd) error {
 		return fmt.Errorf("unmount %s: %w", hidden, err)
 	}
 	return cmd.Start()
+}
+
+// rootIsRamfs reports whether "/" is the initial ramfs (as in the nested-mode
+// lab machine, which runs from its initramfs), where pivot_root fails with
+// EINVAL: that root can never be unmounted.
+func rootIsRamfs() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	return topRootFSType(b) == "rootfs"
+}
+
+// topRootFSType is the file system type of the topmost mount on "/" in a
+// mountinfo file: "id parent major:minor root mountpoint options [tags] -
+// fstype source superoptions".
+func topRootFSType(mountinfo []byte) string {
+	fstype := ""
+	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 1 || f[4] != "/" {
+			continue
+		}
+		fstype = g[0]
+	}
+	return fstype
 }

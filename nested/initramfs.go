@@ -19,14 +19,16 @@ import (
 
 // initramfsRecipe changes whenever the layout below changes, so that cached
 // archives built by an older twinboot are not reused.
-const initramfsRecipe = "l1-initramfs-v1"
+const initramfsRecipe = "l1-initramfs-v2"
 
 // initramfsInputs is everything L1's root file system is made of.
 type initramfsInputs struct {
 	Binary  string // static twinboot: /bin/twinboot and /init
+	Init    string // static twinboot-init, beside it in /bin; "" if not built
 	Busybox string // static busybox: a shell for debugging and scripts
 	Kernel  Kernel
 	Guest   *guest.Artifacts // nil when the guest is not built
+	Peers   peerFiles        // QEMU, runc, crun and what they load
 }
 
 // key identifies an archive by its inputs' names, sizes and modification
@@ -34,8 +36,10 @@ type initramfsInputs struct {
 func (in initramfsInputs) key() (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, initramfsRecipe, in.Kernel.Package, in.Kernel.Version)
-	files := []string{in.Binary, in.Busybox}
+	files := []string{in.Binary, in.Init, in.Busybox}
 	files = append(files, in.Kernel.Modules...)
+	// Every peer file by path, size and time: a package upgrade changes them.
+	files = append(files, in.Peers.Files...)
 	if g := in.Guest; g != nil {
 		fmt.Fprintln(h, "guest", g.Key)
 		files = append(files, g.BzImage, g.Vmlinux, g.Config, g.Probe, g.Initramfs)
@@ -106,7 +110,7 @@ var busyboxApplets = []string{"sh", "ls", "cat", "dmesg", "mount", "ps", "free",
 
 func writeInitramfs(w io.Writer, in initramfsInputs) error {
 	c := newCPIOWriter(w)
-	for _, d := range []string{"/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/run", "/root", "/etc", "/lib", "/lib/modules", l1ModuleDir, l1Build, l1Extra} {
+	for _, d := range baseDirs {
 		c.dir(d)
 	}
 	// The kernel opens /dev/console for init's stdin, stdout and stderr
@@ -114,6 +118,11 @@ func writeInitramfs(w io.Writer, in initramfsInputs) error {
 	c.charDev("/dev/console", 0o600, 5, 1)
 	c.file(l1Twinboot, 0o755, in.Binary)
 	c.symlink("/init", l1Twinboot)
+	if in.Init != "" {
+		// The container runtime starts its init from beside the twinboot
+		// executable; without it, it re-executes all of twinboot instead.
+		c.file(l1CtInit, 0o755, in.Init)
+	}
 	c.file(l1Busybox, 0o755, in.Busybox)
 	for _, a := range busyboxApplets {
 		c.symlink("/bin/"+a, "busybox")
@@ -121,6 +130,7 @@ func writeInitramfs(w io.Writer, in initramfsInputs) error {
 	for i, m := range in.Kernel.Modules {
 		c.file(fmt.Sprintf("%s/%02d-%s", l1ModuleDir, i, filepath.Base(m)), 0o644, m)
 	}
+	addPeers(c, in.Peers)
 	if g := in.Guest; g != nil {
 		l1g, err := addGuest(c, *g)
 		if err != nil {
@@ -133,6 +143,38 @@ func writeInitramfs(w io.Writer, in initramfsInputs) error {
 		c.bytes(path.Join(l1Build, "guest", guest.ManifestName), 0o644, append(b, '\n'))
 	}
 	return c.close()
+}
+
+// baseDirs are the directories writeInitramfs always creates.
+var baseDirs = []string{"/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/run", "/root", "/etc", "/lib", "/lib/modules", l1ModuleDir, l1Build, l1Extra}
+
+// addPeers copies the peers' files to their host paths, symlinks resolved
+// (the loader and QEMU open them by those names), and records what was
+// copied in /etc/twinboot-peers.json.
+func addPeers(c *cpioWriter, pf peerFiles) {
+	if len(pf.Peers) == 0 {
+		return
+	}
+	have := map[string]bool{}
+	for _, d := range baseDirs {
+		have[d] = true
+	}
+	for _, d := range parentDirs(pf.Files, have) {
+		c.dir(d)
+	}
+	for _, f := range pf.Files {
+		perm := uint32(0o644)
+		if st, err := os.Stat(f); err == nil {
+			perm = uint32(st.Mode().Perm())
+		}
+		c.file(f, perm, f)
+	}
+	b, err := json.MarshalIndent(pf.Peers, "", "  ")
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.bytes(l1PeersManifest, 0o644, append(b, '\n'))
 }
 
 // addGuest copies the guest artefacts under /build/guest and returns their

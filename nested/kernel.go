@@ -32,9 +32,15 @@ type Kernel struct {
 }
 
 // l1Modules is the load order: kvm needs irqbypass, kvm-amd needs kvm and
-// ccp (the AMD secure processor driver, for SEV). Loading them by hand keeps
-// modprobe, depmod and the rest of the module tree out of L1.
-var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd"}
+// ccp (the AMD secure processor driver, for SEV). overlay (no dependencies)
+// gives containers in L1 their writable layer over the read-only rootfs.
+// Loading them by hand keeps modprobe, depmod and the rest of the module
+// tree out of L1.
+var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd", "overlay"}
+
+// optionalModules may fail to load without failing L1: without overlay only
+// writable containers fail, and they say why.
+var optionalModules = map[string]bool{"overlay": true}
 
 // metaPackage is Debian's "current generic kernel" package. Its single
 // dependency names the real package, whose ABI number changes with security
@@ -159,6 +165,16 @@ func FetchKernel(ctx context.Context, buildDir string, progress func(string)) (K
 	}
 	dir := filepath.Join(root, cacheKey(pkg, version))
 	if k, err := loadKernel(dir); err == nil {
+		if missing := missingModules(k); len(missing) > 0 {
+			// A cache filled by an older twinboot, before a module joined
+			// l1Modules: add the missing ones beside the others.
+			if progress != nil {
+				progress(fmt.Sprintf("adding modules %s to the cached %s with apt-get download", strings.Join(missing, ", "), pkg))
+			}
+			if k, err = addModules(ctx, root, dir, pkg, version); err != nil {
+				return Kernel{}, err
+			}
+		}
 		return withVmlinux(ctx, dir, k, progress), nil
 	}
 	if progress != nil {
@@ -202,6 +218,51 @@ func withVmlinux(ctx context.Context, dir string, k Kernel, progress func(string
 	}
 	k.Vmlinux = p
 	return k
+}
+
+// missingModules lists the l1Modules a cached kernel lacks.
+func missingModules(k Kernel) []string {
+	have := map[string]bool{}
+	for _, m := range k.Modules {
+		have[strings.TrimSuffix(filepath.Base(m), ".ko")] = true
+	}
+	var missing []string
+	for _, m := range l1Modules {
+		if !have[m] {
+			missing = append(missing, m)
+		}
+	}
+	return missing
+}
+
+// addModules fetches the package again and moves the modules the cache in
+// dir lacks into it, then replaces its manifest. Files already there are
+// left alone: a running L1 may be booting from them.
+func addModules(ctx context.Context, root, dir, pkg, version string) (Kernel, error) {
+	tmp, err := os.MkdirTemp(root, ".fetch-")
+	if err != nil {
+		return Kernel{}, fmt.Errorf("fetch L1 modules: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	fresh, err := unpackKernel(ctx, tmp, pkg, version)
+	if err != nil {
+		return Kernel{}, err
+	}
+	for _, m := range fresh.Modules {
+		dst := filepath.Join(dir, m)
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if err := os.Rename(filepath.Join(tmp, "kernel", m), dst); err != nil {
+			return Kernel{}, fmt.Errorf("fetch L1 modules: %w", err)
+		}
+	}
+	// The manifest last, atomically: a reader sees the old or the new one.
+	src := filepath.Join(tmp, "kernel", kernelManifest)
+	if err := os.Rename(src, filepath.Join(dir, kernelManifest)); err != nil {
+		return Kernel{}, fmt.Errorf("fetch L1 modules: %w", err)
+	}
+	return loadKernel(dir)
 }
 
 func cacheKey(pkg, version string) string {

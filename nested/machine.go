@@ -88,7 +88,10 @@ type Machine struct {
 	Image     string           // kernel image booted (Kernel.Image unless overridden)
 	Initramfs string           // the archive QEMU loads
 	Guest     *guest.Artifacts // guest artefacts included, nil if none
-	tmpDir    string           // this machine's own files; removed by Close
+	// Peers are the programs copied into L1 for `bench --peers` (QEMU, runc,
+	// crun), those installed on the host, with their Debian versions.
+	Peers  []Peer
+	tmpDir string // this machine's own files; removed by Close
 	// initrd is Initramfs, held open: QEMU gets it as an inherited file
 	// descriptor, so a cached archive that another twinboot prunes while this
 	// machine lives still boots.
@@ -154,6 +157,11 @@ func Prepare(ctx context.Context, opt Options) (*Machine, error) {
 		return nil, fmt.Errorf("%w (install busybox-static)", err)
 	}
 	progress := func(s string) { opt.Sink.Emit(event.Log{Msg: "nested: " + s}) }
+	if in.Init, err = resolveCtInit(in.Binary); err != nil {
+		progress(err.Error())
+	}
+	in.Peers = findPeerFiles(ctx, progress)
+	m.Peers = in.Peers.Peers
 	if m.Kernel, err = FetchKernel(ctx, opt.BuildDir, progress); err != nil {
 		return nil, err
 	}
@@ -215,6 +223,20 @@ func resolveBinary(opt Options) (string, error) {
 		return "", err
 	}
 	return filepath.Abs(p)
+}
+
+// resolveCtInit finds the container init beside the twinboot binary going
+// into L1 (make bin builds both). Without it L1 still works: the runtime
+// re-executes twinboot as the init, only more slowly.
+func resolveCtInit(binary string) (string, error) {
+	p := filepath.Join(filepath.Dir(binary), ctInitName)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("no %s beside %s for L1 (make bin builds it); containers in L1 re-execute twinboot instead", ctInitName, binary)
+	}
+	if err := checkStatic(p, ctInitName); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // runDir holds the per-machine temporary directories; the process id in each
