@@ -14,6 +14,7 @@ import (
 
 	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/nested"
 )
 
 func init() {
@@ -48,6 +49,7 @@ type ctRunFlags struct {
 	cpus                          float64
 	userns, json, readOnly        bool
 	timeout                       time.Duration
+	mode                          string
 }
 
 func ctRun(args []string, stdout, stderr io.Writer) error {
@@ -64,6 +66,8 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.readOnly, "read-only", false, "with --rootfs or the lab rootfs: a read-only root, no overlay (for kernels without overlayfs)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document (the result, or {\"error\":…}) instead of text")
+	fs.StringVar(&f.mode, "mode", nested.ModeNative, "native (this host's kernel) or nested (inside the lab machine L1, stdin relayed;\n"+
+		"a terminal gets a pty there, Ctrl-] ends); a container needs no KVM, so native is the default")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: twinboot ct run [--bundle DIR | --rootfs DIR] [flags] [-- CMD ARGS]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -73,6 +77,13 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		return exitError{2}
+	}
+	if f.mode != nested.ModeNative {
+		// In L1 the kernel has no overlayfs module unless the lab
+		// machine ships one: pass --read-only for the lab rootfs there.
+		if _, done, err := relayNestedInput(fs, f.mode, stdout, nil, relayInput{stdin: true, tty: true}); done {
+			return err
+		}
 	}
 	spec, err := f.spec(fs.Args())
 	if err == nil {

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twinboot/twinboot/internal/event"
@@ -34,6 +36,19 @@ func addModeFlag(fs *flag.FlagSet) *string {
 // sink, when not nil, also receives the inner command's events. Ctrl-C and
 // SIGTERM kill QEMU and remove temporary files before the command returns.
 func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink) (d nested.Decision, done bool, err error) {
+	return relayNestedInput(fs, mode, stdout, sink, relayInput{})
+}
+
+// relayInput says whether a relayed command reads this process's stdin.
+type relayInput struct {
+	stdin bool // relay os.Stdin to the inner command
+	tty   bool // and, when it is a terminal, give the inner command a pty in L1
+}
+
+// relayNestedInput is relayNested for a command that reads its standard
+// input (vm --stdin, ct run): what it reads is relayed into L1. A terminal
+// is put in raw mode and Ctrl-] ends the inner command (see relayStdin).
+func relayNestedInput(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink, in relayInput) (d nested.Decision, done bool, err error) {
 	d, err = nested.Decide(mode)
 	if err != nil {
 		return d, true, fmt.Errorf("%w: --mode: %v", errUsage, err)
@@ -57,7 +72,23 @@ func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sin
 		Sink:    logSink(fs.Output()),
 	}
 	job := nested.Job{Args: commandLine(fs), Stdout: stdout, Stderr: fs.Output(), Sink: sink}
+	var escaped <-chan struct{}
+	if in.stdin {
+		var restore func()
+		if escaped, restore, err = relayStdin(&job, in.tty, fs.Output()); err != nil {
+			return d, true, err
+		}
+		defer restore()
+	}
 	code, err := runNestedJob(ctx, opt, job)
+	if escaped != nil {
+		select {
+		case <-escaped:
+			fmt.Fprintf(fs.Output(), "\r\ntwinboot: stopped with Ctrl-]\r\n")
+			return d, true, exitError{130}
+		default:
+		}
+	}
 	if err != nil {
 		return d, true, err
 	}
@@ -70,7 +101,8 @@ func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sin
 // commandLine rebuilds the command's arguments from its parsed flag set:
 // the command name, every flag that was set, and the positional arguments.
 func commandLine(fs *flag.FlagSet) []string {
-	args := []string{strings.TrimPrefix(fs.Name(), "twinboot ")}
+	// "twinboot ct run" is two words of the command line, not one.
+	args := strings.Fields(strings.TrimPrefix(fs.Name(), "twinboot "))
 	fs.Visit(func(f *flag.Flag) {
 		args = append(args, "--"+f.Name+"="+f.Value.String())
 	})
@@ -78,4 +110,28 @@ func commandLine(fs *flag.FlagSet) []string {
 		args = append(append(args, "--"), rest...)
 	}
 	return args
+}
+
+// relayStdin sets job up to read os.Stdin. On a terminal, the terminal goes
+// raw (the inner side's tty echoes and edits lines), the inner command gets
+// a pty when tty is set, and Ctrl-] closes the returned channel and stops
+// the inner command. restore undoes the terminal changes.
+func relayStdin(job *nested.Job, tty bool, stderr io.Writer) (escaped <-chan struct{}, restore func(), err error) {
+	keys, err := openKeys(os.Stdin)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stdin: %w", err)
+	}
+	job.Stdin = keys.r
+	if !keys.tty {
+		return nil, keys.close, nil
+	}
+	stop := make(chan struct{})
+	var once sync.Once
+	job.Stdin = &escapeReader{r: keys.r, stop: func() { once.Do(func() { close(stop) }) }}
+	job.Stop = stop
+	job.TTY = tty
+	job.Rows, job.Cols = termSize(os.Stdin)
+	job.Env = termEnv()
+	fmt.Fprintf(stderr, "twinboot: your keys go to the lab machine (L1); Ctrl-] ends.\r\n")
+	return stop, keys.close, nil
 }

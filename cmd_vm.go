@@ -54,7 +54,8 @@ func init() {
 			}
 			// Without hardware KVM, run this same command inside nested
 			// mode's L1 machine and relay its output (cmd_mode.go).
-			decision, done, err := relayNested(fs, *mode, stdout, nil)
+			// With --stdin, what this process reads goes into L1 too.
+			decision, done, err := relayNestedInput(fs, *mode, stdout, nil, relayInput{stdin: stdin})
 			if done {
 				return err
 			}

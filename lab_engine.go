@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -104,6 +103,12 @@ type nestedLab struct {
 	mu sync.Mutex // guards m and s; never held while L1 reports progress
 	m  *nested.Machine
 	s  *nested.Session
+
+	// bootMu makes one caller boot L1 while another (r pressed while a
+	// shell is being opened) waits for that boot. useMu is held while a job
+	// runs in L1: a session relays one job at a time.
+	bootMu sync.Mutex
+	useMu  sync.Mutex
 }
 
 func newNestedLab(opt nested.Options) *nestedLab {
@@ -126,8 +131,16 @@ func (n *nestedLab) Bench(ctx context.Context, runs int, sink event.Sink) error 
 	return n.job(ctx, sink, "bench", runs)
 }
 
-func (n *nestedLab) Shell(context.Context, event.Side) (tui.ShellCommand, error) {
-	return nil, errors.New("not available in nested mode: the lab machine's transport carries the engine's events out, but no keyboard in (see issue 3); on a host with hardware KVM, s opens a shell")
+// Shell boots L1 if needed (the lab says "opening a shell…" meanwhile), and
+// returns a shell whose keys travel into L1 over the transport.
+func (n *nestedLab) Shell(ctx context.Context, side event.Side) (tui.ShellCommand, error) {
+	if side != event.VM && side != event.Container {
+		return nil, fmt.Errorf("no side %q", side)
+	}
+	if _, err := n.session(ctx, nil); err != nil {
+		return nil, fmt.Errorf("the lab machine: %w", err)
+	}
+	return &nestedShell{ctx: ctx, lab: n, side: side}, nil
 }
 
 func (n *nestedLab) Export(_ context.Context, res compare.Results, dir string) ([]string, error) {
@@ -154,7 +167,9 @@ func (n *nestedLab) job(ctx context.Context, sink event.Sink, what string, runs 
 	}
 	n.mu.Unlock()
 	var stderr lastLines
+	n.useMu.Lock()
 	code, err := s.Run(ctx, nested.Job{Args: args, Sink: sink, Stdout: io.Discard, Stderr: &stderr})
+	n.useMu.Unlock()
 	if err != nil {
 		n.dropSession()
 		return err
@@ -166,8 +181,9 @@ func (n *nestedLab) job(ctx context.Context, sink event.Sink, what string, runs 
 }
 
 // session returns the running L1, preparing and booting it when needed.
-// The lab runs one job at a time, so only Close can race with this.
 func (n *nestedLab) session(ctx context.Context, sink event.Sink) (*nested.Session, error) {
+	n.bootMu.Lock()
+	defer n.bootMu.Unlock()
 	n.mu.Lock()
 	m, s := n.m, n.s
 	n.mu.Unlock()
