@@ -203,3 +203,19 @@ func TestQEMURunnerReachesReadyUnderTCG(t *testing.T) {
 		t.Errorf("phases %+v", side.Phases)
 	}
 }
+
+func TestTopRootFSType(t *testing.T) {
+	for _, tc := range []struct{ name, mountinfo, want string }{
+		{"initramfs", "1 1 0:2 / / rw - rootfs rootfs rw,size=480000k\n2 1 0:20 / /proc rw,relatime - proc proc rw\n", "rootfs"},
+		{"disk", "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n23 22 0:21 / /sys rw shared:7 - sysfs sysfs rw\n", "ext4"},
+		// A mount over the initial ramfs (switch_root's MS_MOVE) is what
+		// counts: pivot_root works from there.
+		{"moved over", "1 1 0:2 / / rw - rootfs rootfs rw\n30 1 0:31 / / rw - tmpfs tmpfs rw\n", "tmpfs"},
+		{"optional fields", "1 1 0:2 / / rw shared:1 master:2 - rootfs rootfs rw\n", "rootfs"},
+		{"empty", "", ""},
+	} {
+		if got := topRootFSType([]byte(tc.mountinfo)); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
