@@ -1,8 +1,7 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"math/rand/v2"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,10 +35,13 @@ type state struct {
 	dir string
 }
 
+// newID names a run. It only has to be unique among the runs alive on this
+// machine, not secret, so it comes from math/rand (seeded by the runtime)
+// and not crypto/rand: on a freshly booted machine, such as the nested-mode
+// lab machine, getrandom(2) blocks until the kernel's entropy pool is ready,
+// and the first container there waited about a second for its name.
 func newID() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return fmt.Sprintf("%012x", rand.Uint64()&(1<<48-1))
 }
 
 // newState creates the run's directory.
