@@ -158,7 +158,12 @@ func inL1(ctx context.Context, fs *flag.FlagSet, command string, pairs int, perB
 	// and L1's own boot.
 	timeout := 5*time.Minute + time.Duration(pairs+1)*5*perBoot
 	var stderr bytes.Buffer
-	opt := nested.Options{Timeout: timeout, Stderr: &stderr, Sink: sink, Extra: extra}
+	// L1 gets copies of the peers only for a run that measures them.
+	peers := false
+	if f := fs.Lookup("peers"); f != nil {
+		peers = f.Value.String() == "true"
+	}
+	opt := nested.Options{Timeout: timeout, Stderr: &stderr, Sink: sink, Extra: extra, Peers: peers}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := nested.Prepare(ctx, opt)

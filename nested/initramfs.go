@@ -77,12 +77,21 @@ func buildInitramfs(dir string, in initramfsInputs) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dst := filepath.Join(dir, "initramfs-"+key+".cpio")
+	// The archive with peers is a variant of its own, pruned only by its
+	// kind: runs with and without peers alternate without rebuilding.
+	variant := "initramfs-"
+	if len(in.Peers.Peers) > 0 {
+		variant = "initramfs-peers-"
+	}
+	dst := filepath.Join(dir, variant+key+".cpio")
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
-	old, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
+	old, _ := filepath.Glob(filepath.Join(dir, variant+"*.cpio"))
 	for _, o := range old {
+		if variant == "initramfs-" && strings.HasPrefix(filepath.Base(o), "initramfs-peers-") {
+			continue
+		}
 		if st, err := os.Stat(o); err == nil && time.Since(st.ModTime()) > 5*time.Minute {
 			os.Remove(o)
 		}

@@ -20,7 +20,9 @@ func TestL1ContainersAndPeers(t *testing.T) {
 		t.Skip("already inside L1")
 	}
 	g := testutil.Guest(t)
-	s := nestedtest.Boot(t, nestedtest.Options(t))
+	opt := nestedtest.Options(t)
+	opt.Peers = true
+	s := nestedtest.Boot(t, opt)
 	sh := func(script string) nestedtest.Result {
 		t.Helper()
 		return s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c", script}})
