@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -112,8 +113,9 @@ func (s *Session) Run(t testing.TB, args ...string) Result {
 	return s.Exec(t, nested.Job{Args: args})
 }
 
-// Exec runs any job in L1 (Path, Args, Env; Sink, Stdout and Stderr are
-// filled in and captured).
+// Exec runs any job in L1 (Path, Args, Env, Stdin, TTY, Stop; Sink is
+// filled in; Stdout and Stderr are captured, and also copied to the job's
+// own writers when set).
 func (s *Session) Exec(t testing.TB, job nested.Job) Result {
 	t.Helper()
 	var res Result
@@ -124,7 +126,9 @@ func (s *Session) Exec(t testing.TB, job nested.Job) Result {
 		res.Events = append(res.Events, ev)
 		mu.Unlock()
 	}
-	job.Stdout, job.Stderr = &stdout, &stderr
+	// Writers the caller set (a test watching a shell's prompt) see the
+	// output as it comes, besides the captured copy.
+	job.Stdout, job.Stderr = tee(&stdout, job.Stdout), tee(&stderr, job.Stderr)
 	code, err := s.s.Run(context.Background(), job)
 	res.Code, res.Stdout, res.Stderr, res.Boot = code, stdout.String(), stderr.String(), s.s.Times
 	if err != nil {
@@ -174,4 +178,11 @@ func describe(ev event.Event) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+func tee(capture *bytes.Buffer, w io.Writer) io.Writer {
+	if w == nil {
+		return capture
+	}
+	return io.MultiWriter(capture, w)
 }
