@@ -19,6 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// L1Hostname is the lab machine's hostname.
+const L1Hostname = "twinboot-l1"
+
 // InitMain is L1's PID 1. It prepares the machine, then runs the jobs the
 // host sends on ttyS1 one after another until the host says quit (or goes
 // away), and powers L1 off. It never returns normally: PID 1 exiting would
@@ -27,6 +30,11 @@ func InitMain() int {
 	os.Unsetenv("TWINBOOT_REEXEC")
 	if err := initMounts(); err != nil {
 		initLog("%v", err)
+	}
+	// A name of its own, so that a student (or a test) comparing
+	// hostnames tells L1 from the VM ("(none)") and the container.
+	if err := unix.Sethostname([]byte(L1Hostname)); err != nil {
+		initLog("sethostname: %v", err)
 	}
 	port, err := openSerial(l1Serial)
 	if err != nil {

@@ -85,8 +85,9 @@ type Job struct {
 	Rows, Cols uint16
 	// Stop, when closed, asks L1 to end the job early (SIGTERM, then
 	// SIGKILL after a grace period); Run still waits for it to exit, so
-	// that L1 stays usable for the next job. Cancelling Run's ctx instead
-	// kills QEMU.
+	// that L1 stays usable for the next job, and returns its status (-1
+	// when the signal ended it) without an error. Cancelling Run's ctx
+	// instead kills QEMU.
 	Stop <-chan struct{}
 }
 
@@ -383,11 +384,25 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 				continue
 			}
 			s.stage = stageMsg{Name: "finished " + what, UptimeS: x.UptimeS}
-			if x.Err != "" {
+			if x.Err != "" && !stopRequested(job.Stop) {
 				return x.Code, fmt.Errorf("nested: %s in L1: %s", what, x.Err)
 			}
 			return x.Code, nil
 		}
+	}
+}
+
+// stopRequested says whether the caller closed stop: a job it ended (by a
+// signal, so with status -1) is then no error.
+func stopRequested(stop <-chan struct{}) bool {
+	if stop == nil {
+		return false
+	}
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -1,0 +1,212 @@
+package nested_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twinboot/twinboot/guest/report"
+	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/nested/nestedtest"
+)
+
+// screen collects what a job shows, and lets a typist wait for a prompt.
+type screen struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until the text after from holds want, and returns the
+// index just past it.
+func (s *screen) waitFor(ctx context.Context, from int, want string) (int, bool) {
+	for {
+		if text := s.String(); len(text) >= from {
+			if i := strings.Index(text[from:], want); i >= 0 {
+				return from + i + len(want), true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// typist types script once the shell's prompt shows after the probe's
+// READY line, as a student would, then ends its input. Before the shell
+// runs, nothing reads the keys (the tty is not even open), so typing early
+// could lose them.
+func typist(ctx context.Context, sc *screen, script string) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		defer pw.Close()
+		at, ok := sc.waitFor(ctx, 0, report.Prefix)
+		if ok {
+			_, ok = sc.waitFor(ctx, at, "# ")
+		}
+		if ok {
+			pw.Write([]byte(script))
+		}
+	}()
+	return pr
+}
+
+// l1Processes lists L1's user processes other than init and the listing
+// itself: what a finished shell must not leave behind.
+func l1Processes(t *testing.T, s *nestedtest.Session) []string {
+	t.Helper()
+	res := s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c",
+		`for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] || [ "${p#/proc/}" = $$ ] || [ ! -s $p/cmdline ] || echo "${p#/proc/} $(tr '\0' ' ' < $p/cmdline)"; done`}})
+	var left []string
+	for _, l := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[1] == "tr" || strings.Contains(l, "/proc/[0-9]") {
+			continue // the listing's own subshell and tr
+		}
+		left = append(left, l)
+	}
+	return left
+}
+
+// TestShellThroughL1 opens the lab's shells through nested mode's
+// transport: keys go into L1 in input frames, the VM's serial console and
+// the container's pty come back. One L1 boot serves every case.
+func TestShellThroughL1(t *testing.T) {
+	if nested.Inside() {
+		t.Skip("already inside L1")
+	}
+	opt := nestedtest.Options(t)
+	s := nestedtest.Boot(t, opt)
+	l1 := s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c", "hostname; uname -r"}})
+	l1Lines := strings.Fields(l1.Stdout)
+	if len(l1Lines) != 2 || l1Lines[0] != nested.L1Hostname {
+		t.Fatalf("L1 says %q, want its hostname %s and kernel release", l1.Stdout, nested.L1Hostname)
+	}
+	l1Release := l1Lines[1]
+	const script = "echo hi-$((6*7)); hostname; uname -r; exit 3\r"
+	shellCmdline := strings.Replace(hypervisor.DefaultCmdline, "twinboot.mode=poweroff", "twinboot.mode=shell", 1)
+
+	t.Run("vm", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		defer cancel()
+		var console screen
+		res := s.Exec(t, nested.Job{
+			Args:   []string{"vm", "--stdin", "--timeout=5m", "--cmdline=" + shellCmdline},
+			Stdin:  typist(ctx, &console, script),
+			Stderr: &console,
+		})
+		out := console.String()
+		t.Logf("VM console as the student sees it:\n%s", out)
+		if res.Code != 0 {
+			t.Fatalf("twinboot vm exited %d; console:\n%s\nstdout:\n%s", res.Code, out, res.Stdout)
+		}
+		hostname, release := answers(t, out)
+		if hostname == nested.L1Hostname || release == l1Release {
+			t.Errorf("the VM answered hostname %q and release %q, L1's are %q and %q: the shell ran in L1, not in the VM", hostname, release, nested.L1Hostname, l1Release)
+		}
+		// The guest's shell status reaches the exit port: the probe powers
+		// the VM off with it.
+		if !strings.Contains(res.Stdout, "(status 3)") {
+			t.Errorf("summary does not show the shell's status 3:\n%s", res.Stdout)
+		}
+		if left := l1Processes(t, s); len(left) > 0 {
+			t.Errorf("processes left in L1: %q", left)
+		}
+	})
+
+	t.Run("container", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var term screen
+		res := s.Exec(t, nested.Job{
+			Args:   []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
+			TTY:    true,
+			Stdin:  typist(ctx, &term, script),
+			Stdout: &term,
+		})
+		out := term.String()
+		t.Logf("container terminal as the student sees it:\n%s", out)
+		if res.Code != 3 {
+			t.Fatalf("ct run exited %d, want the shell's status 3; terminal:\n%s", res.Code, out)
+		}
+		hostname, release := answers(t, out)
+		if hostname == nested.L1Hostname {
+			t.Errorf("the container answered hostname %q, L1's: no UTS namespace?", hostname)
+		}
+		if release != l1Release {
+			t.Errorf("the container answered release %q, L1's is %q: a container shares its kernel", release, l1Release)
+		}
+		// The pty echoes what was typed, as a terminal does.
+		if !strings.Contains(out, "echo hi-$((6*7))") {
+			t.Errorf("no echo of the typed line in:\n%s", out)
+		}
+		if left := l1Processes(t, s); len(left) > 0 {
+			t.Errorf("processes left in L1: %q", left)
+		}
+	})
+
+	// The escape key: Stop ends a shell that would run for ever, and L1
+	// stays up for the next job.
+	t.Run("stop", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"vm", "--stdin", "--timeout=0", "--cmdline=" + shellCmdline},
+			{"ct", "run", "--read-only", "--timeout=0", "--", "/init", "--mode", "shell"},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			var term screen
+			stop := make(chan struct{})
+			go func() {
+				if at, ok := term.waitFor(ctx, 0, report.Prefix); ok {
+					if _, ok := term.waitFor(ctx, at, "# "); ok {
+						close(stop)
+					}
+				}
+			}()
+			pr, pw := io.Pipe() // keys that never come
+			res := s.Exec(t, nested.Job{Args: args, Stdin: pr, Stop: stop, TTY: args[0] == "ct", Stdout: &term, Stderr: &term})
+			pw.Close()
+			cancel()
+			select {
+			case <-stop:
+			default:
+				t.Fatalf("%s ended (%d) before it was stopped:\n%s", args[0], res.Code, term.String())
+			}
+			t.Logf("%s stopped with status %d", args[0], res.Code)
+			if left := l1Processes(t, s); len(left) > 0 {
+				t.Errorf("processes left in L1 after stopping %s: %q", args[0], left)
+			}
+		}
+	})
+}
+
+// answers finds the shell's answers to the script: the line after hi-42
+// is the hostname, the next the kernel release.
+func answers(t *testing.T, out string) (hostname, release string) {
+	t.Helper()
+	lines := strings.Split(strings.ReplaceAll(out, "\r", ""), "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "hi-42" && i+2 < len(lines) {
+			return strings.TrimSpace(lines[i+1]), strings.TrimSpace(lines[i+2])
+		}
+	}
+	t.Fatalf("no hi-42 line (the arithmetic ran in a shell) in:\n%s", out)
+	return "", ""
+}
