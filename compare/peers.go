@@ -178,7 +178,7 @@ func ociPeer(name string, opt Options, host Host) (runner, string, string) {
 		}
 		return side
 	}
-	return run, v, ""
+	return run, label, ""
 }
 
 const ociVersion = "1.0.2"
