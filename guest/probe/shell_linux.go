@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // shellPath is busybox's sh in the rootfs (see guest/rootfs.go).
@@ -43,13 +45,31 @@ func shell(pid1 bool) int {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 		cmd.SysProcAttr.Setctty = true
 		cmd.SysProcAttr.Ctty = 0
+	} else if isTerminal(os.Stdin) {
+		// A container handed a terminal (nested mode's pty in L1): the
+		// shell's new session takes it as its controlling terminal, so
+		// that Ctrl-C reaches the shell's foreground job, not the runtime
+		// above it. That works only when the terminal belongs to no
+		// session yet; otherwise the shell runs without job control.
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0
 	}
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if err != nil && cmd.SysProcAttr.Setctty && cmd.Stdin == os.Stdin {
+		// The terminal is another session's: run the shell on it anyway,
+		// without job control. An exec.Cmd starts once, so build anew.
+		retry := exec.Command(shellPath)
+		retry.Env, retry.Stdin, retry.Stdout, retry.Stderr = cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr
+		retry.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd = retry
+		err = cmd.Start()
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: start %s: %v\n", shellPath, err)
 		return 127
 	}
@@ -73,4 +93,9 @@ func shell(pid1 bool) int {
 		fmt.Fprintf(os.Stderr, "probe: %v: powering off\n", sig)
 		return 0
 	}
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
