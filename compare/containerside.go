@@ -18,8 +18,8 @@ func probeArgs(syscalls int) []string {
 
 // containerRunner starts the probe in the lab rootfs under our runtime,
 // from the very bundle runc and crun are given (writeBundle): read-only
-// root, the same namespaces and mounts. A read-only root also needs no
-// overlay, which the nested-mode lab machine's kernel does not load.
+// root, the same namespaces and mounts, so that the three runtimes do the
+// same work (no writable overlay for one and not the others).
 func containerRunner(opt Options) runner {
 	return func(ctx context.Context, index, syscalls int, sink event.Sink) Side {
 		side := Side{Name: string(event.Container), Emulated: opt.Emulated}

@@ -34,8 +34,8 @@ func TestCgroupV2(t *testing.T) {
 		nestedtest.RunInL1(t)
 		return
 	}
-	// A read-only root with a tmpfs on /tmp: L1's kernel has no overlay
-	// module loaded, and this test is about cgroups, not the overlay.
+	// A read-only root with a tmpfs on /tmp: this test is about cgroups,
+	// not the overlay (nested/l1_peers_test.go covers the overlay in L1).
 	rootfs := testutil.Guest(t).Rootfs
 	bundle := t.TempDir()
 	spec := container.DefaultSpec(rootfs, nil)
