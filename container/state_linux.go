@@ -1,10 +1,10 @@
 package container
 
 import (
-	"math/rand/v2"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
