@@ -57,7 +57,11 @@ guest: $(BIN) $(CTINIT) $(PROBE)
 nested: guest
 	$(BIN) nested build
 
+# On a host without hardware KVM the lab runs inside the nested-mode machine:
+# prepare it here, with its progress on the terminal, rather than behind the
+# TUI's first frame.
 lab: deps guest
+	@if $(BIN) doctor --json | jq -e '.mode.mode == "nested"' >/dev/null 2>&1; then $(BIN) nested build; fi
 	$(BIN) lab
 
 # The figures for a class or a blog post: 20 interleaved VM/container pairs
