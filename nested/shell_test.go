@@ -55,15 +55,38 @@ func (s *screen) waitFor(ctx context.Context, from int, want string) (int, bool)
 // runs, nothing reads the keys (the tty is not even open), so typing early
 // could lose them.
 func typist(ctx context.Context, sc *screen, script string) io.Reader {
+	return typeSteps(ctx, sc, step{report.Prefix, ""}, step{"# ", script})
+}
+
+// interrupted types a command that would run for ever, Ctrl-C, a command
+// that shows the shell is still there, and then script. Ctrl-C must stop
+// the shell's foreground job (the guest's tty, or the pty in L1, signals
+// it), not the VM or the container.
+func interrupted(script string) []step {
+	return []step{
+		{report.Prefix, ""}, {"# ", "sleep 600\r"}, {"sleep 600\r\n", ""},
+		{"", "\x03"}, {"# ", "echo after-$((1+1))\r"}, {"after-2\r\n", ""},
+		{"# ", script},
+	}
+}
+
+// step waits for text on the screen (after the previous step's), then
+// types keys.
+type step struct{ wait, keys string }
+
+func typeSteps(ctx context.Context, sc *screen, steps ...step) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		defer pw.Close()
-		at, ok := sc.waitFor(ctx, 0, report.Prefix)
-		if ok {
-			_, ok = sc.waitFor(ctx, at, "# ")
-		}
-		if ok {
-			pw.Write([]byte(script))
+		at := 0
+		for _, st := range steps {
+			var ok bool
+			if at, ok = sc.waitFor(ctx, at, st.wait); !ok {
+				return
+			}
+			if st.keys != "" {
+				pw.Write([]byte(st.keys))
+			}
 		}
 	}()
 	return pr
@@ -110,7 +133,7 @@ func TestShellThroughL1(t *testing.T) {
 		var console screen
 		res := s.Exec(t, nested.Job{
 			Args:   []string{"vm", "--stdin", "--timeout=5m", "--cmdline=" + shellCmdline},
-			Stdin:  typist(ctx, &console, script),
+			Stdin:  typeSteps(ctx, &console, interrupted(script)...),
 			Stderr: &console,
 		})
 		out := console.String()
@@ -137,9 +160,12 @@ func TestShellThroughL1(t *testing.T) {
 		defer cancel()
 		var term screen
 		res := s.Exec(t, nested.Job{
-			Args:   []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
-			TTY:    true,
-			Stdin:  typist(ctx, &term, script),
+			Args: []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
+			TTY:  true,
+			// Ctrl-C interrupts the shell's foreground job (the pty's
+			// line discipline signals it), and the shell, like the
+			// container, goes on.
+			Stdin:  typeSteps(ctx, &term, interrupted(script)...),
 			Stdout: &term,
 		})
 		out := term.String()
@@ -157,6 +183,9 @@ func TestShellThroughL1(t *testing.T) {
 		// The pty echoes what was typed, as a terminal does.
 		if !strings.Contains(out, "echo hi-$((6*7))") {
 			t.Errorf("no echo of the typed line in:\n%s", out)
+		}
+		if strings.Contains(out, "job control turned off") {
+			t.Errorf("the container's shell has no controlling terminal:\n%s", out)
 		}
 		if left := l1Processes(t, s); len(left) > 0 {
 			t.Errorf("processes left in L1: %q", left)
