@@ -171,18 +171,26 @@ func newStdinFeed(w *os.File, tty bool) *stdinFeed {
 }
 
 func (f *stdinFeed) loop() {
+	// After the end of input, or once the job is gone (a write fails), the
+	// loop still drains f.in until stop, so that send never blocks.
+	open := true
 	for {
 		select {
 		case m := <-f.in:
+			if !open {
+				continue
+			}
 			if len(m.Data) > 0 {
 				if _, err := f.w.Write(m.Data); err != nil {
-					return // the job is gone or closed its stdin
+					open = false
+					continue
 				}
 			}
 			if m.EOF {
 				if !f.tty {
 					f.w.Close()
-					return
+					open = false
+					continue
 				}
 				// A pty has no end-of-file of its own: the line
 				// discipline turns its EOF character (Ctrl-D) into one.
@@ -205,19 +213,39 @@ func (f *stdinFeed) send(m inputMsg) {
 func (f *stdinFeed) stop() { f.once.Do(func() { close(f.done) }) }
 
 // currentJob is what the host reader needs to know of the running job.
+// The host sends a job's first keys right after the job frame, before init
+// has started it: those wait in pending until the job's stdin exists.
 type currentJob struct {
 	mu      sync.Mutex
 	id      int
 	stdin   *stdinFeed
+	pending []inputMsg
 	stopReq chan struct{}
 	stopped bool
 }
 
-// begin makes job id current and returns the channel a stop request closes.
+// expect makes job id current as soon as its frame is read.
+func (c *currentJob) expect(id int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.id, c.stdin, c.pending, c.stopReq, c.stopped = id, nil, nil, make(chan struct{}), false
+}
+
+// begin gives job id its stdin (nil: the job reads none), hands it the
+// input that came early, and returns the channel a stop request closes.
 func (c *currentJob) begin(id int, stdin *stdinFeed) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.id, c.stdin, c.stopReq, c.stopped = id, stdin, make(chan struct{}), false
+	if c.id != id || c.stopReq == nil {
+		c.id, c.pending, c.stopReq, c.stopped = id, nil, make(chan struct{}), false
+	}
+	c.stdin = stdin
+	if stdin != nil {
+		for _, m := range c.pending {
+			stdin.send(m)
+		}
+	}
+	c.pending = nil
 	return c.stopReq
 }
 
@@ -227,25 +255,26 @@ func (c *currentJob) end() {
 	if c.stdin != nil {
 		c.stdin.stop()
 	}
-	c.id, c.stdin, c.stopReq = 0, nil, nil
+	c.id, c.stdin, c.pending, c.stopReq = 0, nil, nil, nil
 }
 
 func (c *currentJob) input(m inputMsg) {
 	c.mu.Lock()
-	feed := c.stdin
-	if m.ID != c.id || c.id == 0 {
-		feed = nil // for a job that is over (or never read stdin)
-	}
-	c.mu.Unlock()
-	if feed != nil {
-		feed.send(m)
+	defer c.mu.Unlock()
+	switch {
+	case m.ID != c.id || c.id == 0:
+		// For a job that is over: dropped.
+	case c.stdin != nil:
+		c.stdin.send(m)
+	case len(c.pending) < 4096:
+		c.pending = append(c.pending, m)
 	}
 }
 
 func (c *currentJob) stop(id int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if id == c.id && c.id != 0 && !c.stopped {
+	if id == c.id && c.id != 0 && c.stopReq != nil && !c.stopped {
 		c.stopped = true
 		close(c.stopReq)
 	}
@@ -295,6 +324,7 @@ func readHost(port io.Reader, fw *frameWriter, jobs chan<- jobMsg, cur *currentJ
 				fw.json(tagExit, exitMsg{Code: -1, Err: fmt.Sprintf("bad job: %v", err), UptimeS: uptime()})
 				continue
 			}
+			cur.expect(job.ID)
 			jobs <- job
 		case tagInput:
 			var m inputMsg

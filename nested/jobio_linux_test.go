@@ -138,6 +138,19 @@ func TestJobStdinRelay(t *testing.T) {
 	}
 }
 
+// Keys the host sends right behind the job frame, before L1 has started
+// the job, are kept for it, not lost.
+func TestJobEarlyInput(t *testing.T) {
+	h, jobs, cur, fw := newHostLink(t)
+	h.toL1.json(tagJob, jobMsg{ID: 4, Path: "/bin/sh", Args: []string{"-c", "sleep 0.2; cat"}, Stdin: true})
+	h.toL1.json(tagInput, inputMsg{ID: 4, Data: []byte("early\n"), EOF: true})
+	time.Sleep(100 * time.Millisecond) // let the reader take both frames first
+	x := waitExit(t, runOne(t, jobs, cur, fw))
+	if x.Code != 0 || h.output() != "early\n" {
+		t.Fatalf("exit %+v, output %q; want 0 and the early input", x, h.output())
+	}
+}
+
 // A TTY job has a terminal with a line discipline: it echoes what is typed,
 // turns the Enter key's CR into a newline, and sizes the terminal as asked.
 func TestJobTTY(t *testing.T) {
