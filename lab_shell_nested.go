@@ -34,7 +34,7 @@ func nestedShellJob(side event.Side) (nested.Job, error) {
 		return nested.Job{Args: []string{"vm", "--stdin", "--timeout=0", "--cmdline=" + shellCmdline}}, nil
 	case event.Container:
 		// --read-only: no overlayfs needed, whatever L1's kernel loads.
-		return nested.Job{Args: []string{"ct", "run", "--read-only", "--timeout=0", "--", "/init", "--mode", "shell"}, TTY: true}, nil
+		return nested.Job{Args: []string{"ct", "run", "--read-only", "--timeout=0", "--", "/init", "--mode", "shell"}, TTY: true, FreeTTY: true}, nil
 	}
 	return nested.Job{}, fmt.Errorf("no side %q", side)
 }

@@ -55,6 +55,9 @@ type jobMsg struct {
 	// gets echo, line editing and Ctrl-C from a line discipline. Output
 	// then comes back as stdout only, as on any terminal.
 	TTY bool `json:"tty,omitempty"`
+	// FreeTTY leaves the pty nobody's controlling terminal, for a new
+	// session inside the job to take (see Job.FreeTTY).
+	FreeTTY bool `json:"free_tty,omitempty"`
 	// Rows and Cols size the pseudo-terminal like the host's, so that line
 	// editing wraps where the student's screen does. Zero: 24x80.
 	Rows uint16 `json:"rows,omitempty"`

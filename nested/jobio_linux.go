@@ -50,14 +50,14 @@ func newJobIO(cmd *exec.Cmd, job jobMsg) (*jobIO, error) {
 			return nil, err
 		}
 		j.track(ptm, pts)
-		// The pty is deliberately nobody's controlling terminal yet. The
-		// job (twinboot ct run) is not the shell: were the pty its
-		// terminal, Ctrl-C would signal the runtime, which forwards it to
-		// the container's init and ends the whole container. Left free,
-		// the terminal is taken by the session that needs it: the probe
-		// starts the shell in a new session with the pty as its
-		// controlling terminal, so Ctrl-C reaches the shell's foreground
-		// job, as on a real terminal.
+		// Normally the pty becomes the job's controlling terminal (fd 0
+		// in the child), so that Ctrl-C reaches the foreground process
+		// group of the job's session as SIGINT. With FreeTTY it stays
+		// nobody's, for a session inside the job to take (Job.FreeTTY).
+		if !job.FreeTTY {
+			cmd.SysProcAttr.Setctty = true
+			cmd.SysProcAttr.Ctty = 0
+		}
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
 		j.readers = []*tagReader{{tag: tagStdout, activeReader: &activeReader{f: ptm}}}
 		j.stdin = newStdinFeed(ptm, true)

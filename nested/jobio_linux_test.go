@@ -160,7 +160,7 @@ func TestJobTTY(t *testing.T) {
 	h, jobs, cur, fw := newHostLink(t)
 	res := runOne(t, jobs, cur, fw)
 	h.toL1.json(tagJob, jobMsg{ID: 7, Path: "/bin/sh",
-		Args: []string{"-c", "stty size; [ -t 0 ] && echo is-a-tty; read x; echo got-$x; exit 4"},
+		Args: []string{"-c", "stty size; (exec 3</dev/tty) 2>/dev/null && echo has-ctty; [ -t 0 ] && echo is-a-tty; read x; echo got-$x; exit 4"},
 		TTY:  true, Rows: 33, Cols: 101})
 	h.waitOutput("is-a-tty")
 	h.toL1.json(tagInput, inputMsg{ID: 7, Data: []byte("abc\r")})
@@ -169,10 +169,28 @@ func TestJobTTY(t *testing.T) {
 		t.Fatalf("exit %+v, want code 4; output %q", x, h.output())
 	}
 	out := h.output()
-	for _, want := range []string{"33 101", "abc\r\n", "got-abc"} {
+	for _, want := range []string{"33 101", "has-ctty", "abc\r\n", "got-abc"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output %q lacks %q", out, want)
 		}
+	}
+}
+
+// With FreeTTY the pty is still the job's stdin, but not its controlling
+// terminal: a new session inside the job (the probe's shell) can take it.
+func TestJobFreeTTY(t *testing.T) {
+	if _, err := os.Stat("/dev/pts/ptmx"); err != nil {
+		t.Skipf("no devpts here: %v", err)
+	}
+	h, jobs, cur, fw := newHostLink(t)
+	res := runOne(t, jobs, cur, fw)
+	h.toL1.json(tagJob, jobMsg{ID: 2, Path: "/bin/sh", TTY: true, FreeTTY: true,
+		Args: []string{"-c", "(exec 3</dev/tty) 2>/dev/null || echo no-ctty; [ -t 0 ] && echo is-a-tty"}})
+	if x := waitExit(t, res); x.Code != 0 {
+		t.Fatalf("exit %+v", x)
+	}
+	if out := h.output(); !strings.Contains(out, "no-ctty") || !strings.Contains(out, "is-a-tty") {
+		t.Fatalf("output %q, want no controlling terminal but a tty on stdin", out)
 	}
 }
 

@@ -83,6 +83,14 @@ type Job struct {
 	// nothing. Rows and Cols size it (0: 24x80).
 	TTY        bool
 	Rows, Cols uint16
+	// FreeTTY (with TTY) does not make the pty the job's controlling
+	// terminal. Normally it is, so that Ctrl-C signals the foreground job
+	// of the job's session: right for a shell that twinboot ct run starts
+	// directly. The probe's shell mode instead starts the shell in a new
+	// session of its own, which can take the pty only while it is free;
+	// were it the runtime's, Ctrl-C would reach the runtime and end the
+	// whole container.
+	FreeTTY bool
 	// Stop, when closed, asks L1 to end the job early (SIGTERM, then
 	// SIGKILL after a grace period); Run still waits for it to exit, so
 	// that L1 stays usable for the next job, and returns its status (-1
@@ -326,7 +334,7 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 		what = strings.Join(append([]string{"twinboot"}, job.Args...), " ")
 	}
 	msg := jobMsg{ID: id, Path: job.Path, Args: job.Args, Env: job.Env,
-		Stdin: job.Stdin != nil, TTY: job.TTY, Rows: job.Rows, Cols: job.Cols}
+		Stdin: job.Stdin != nil, TTY: job.TTY, FreeTTY: job.FreeTTY, Rows: job.Rows, Cols: job.Cols}
 	if s.dead {
 		return -1, fmt.Errorf("%w: this L1 session has ended", ErrStopped)
 	}

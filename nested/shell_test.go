@@ -160,8 +160,9 @@ func TestShellThroughL1(t *testing.T) {
 		defer cancel()
 		var term screen
 		res := s.Exec(t, nested.Job{
-			Args: []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
-			TTY:  true,
+			Args:    []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
+			TTY:     true,
+			FreeTTY: true, // for the probe's shell, as the lab does
 			// Ctrl-C interrupts the shell's foreground job (the pty's
 			// line discipline signals it), and the shell, like the
 			// container, goes on.
@@ -210,7 +211,7 @@ func TestShellThroughL1(t *testing.T) {
 				}
 			}()
 			pr, pw := io.Pipe() // keys that never come
-			res := s.Exec(t, nested.Job{Args: args, Stdin: pr, Stop: stop, TTY: args[0] == "ct", Stdout: &term, Stderr: &term})
+			res := s.Exec(t, nested.Job{Args: args, Stdin: pr, Stop: stop, TTY: args[0] == "ct", FreeTTY: true, Stdout: &term, Stderr: &term})
 			pw.Close()
 			cancel()
 			select {
