@@ -64,11 +64,18 @@ func typist(ctx context.Context, sc *screen, script string) io.Reader {
 // it), not the VM or the container.
 func interrupted(script string) []step {
 	return []step{
-		{report.Prefix, ""}, {"# ", "sleep 600\r"}, {"sleep 600\r\n", ""},
+		{report.Prefix, ""}, {"# ", "echo sleeping; sleep 600\r"},
+		// "sleeping" printed (not echoed: the echo has a ';' after it)
+		// means sleep is about to start; the pause lets it, so that
+		// Ctrl-C is not taken by the shell before the fork.
+		{"sleeping\r\n", ""}, {"", pause},
 		{"", "\x03"}, {"# ", "echo after-$((1+1))\r"}, {"after-2\r\n", ""},
 		{"# ", script},
 	}
 }
+
+// pause, as a step's keys, waits two seconds instead of typing.
+const pause = "\x00pause"
 
 // step waits for text on the screen (after the previous step's), then
 // types keys.
@@ -84,7 +91,11 @@ func typeSteps(ctx context.Context, sc *screen, steps ...step) io.Reader {
 			if at, ok = sc.waitFor(ctx, at, st.wait); !ok {
 				return
 			}
-			if st.keys != "" {
+			switch st.keys {
+			case "":
+			case pause:
+				time.Sleep(2 * time.Second)
+			default:
 				pw.Write([]byte(st.keys))
 			}
 		}
