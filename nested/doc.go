@@ -25,7 +25,11 @@
 //     ttyS1, and each frame still carries a prefix that a log line cannot
 //     start with by accident;
 //   - machine.go and session.go boot L1 under QEMU, send jobs and relay what
-//     comes back.
+//     comes back;
+//   - jobio_linux.go is the keyboard's way in: a job may read what the host
+//     sends (Job.Stdin) in input frames, on a pipe or on a pty that L1
+//     allocates (Job.TTY), which is how the lab's shells work in nested
+//     mode; a stop frame ends a job (the lab's Ctrl-]) without ending L1.
 //
 // One boot serves many jobs: Machine.Boot returns a Session whose Run can be
 // called again and again (tests and benchmarks share a boot this way).
