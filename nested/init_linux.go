@@ -254,6 +254,9 @@ func runJob(fw *frameWriter, job jobMsg, cur *currentJob) exitMsg {
 		case <-done:
 			left--
 		case <-tick.C:
+			if jio.hold != nil && jio.readers[0].idle() > 200*time.Millisecond {
+				jio.releaseHold() // the pty is drained: let its reader see the end
+			}
 			for _, r := range jio.readers {
 				if r.idle() > 2*time.Second {
 					r.f.SetReadDeadline(time.Now())

@@ -27,10 +27,16 @@ type tagReader struct {
 
 // jobIO is the L1 side of a job's standard streams.
 type jobIO struct {
-	readers    []*tagReader // stdout, stderr (not on a TTY), events
-	stdin      *stdinFeed   // nil when the job reads /dev/null
-	childEnds  []*os.File   // the child's copies, closed once it started
-	parentEnds []*os.File   // ours, closed when the job is over
+	readers   []*tagReader // stdout, stderr (not on a TTY), events
+	stdin     *stdinFeed   // nil when the job reads /dev/null
+	childEnds []*os.File   // the child's copies, closed once it started
+	// hold is our copy of a TTY job's pty slave, kept open after the
+	// start: when the last slave descriptor closes, a read of the master
+	// fails with EIO at once, and Linux may drop what the job wrote last
+	// (still on its way through the tty's buffers). runJob closes hold
+	// once the job has exited and the master has gone quiet.
+	hold       *os.File
+	parentEnds []*os.File // ours, closed when the job is over
 }
 
 // newJobIO wires cmd's stdin, stdout, stderr and event descriptor (fd 3).
@@ -49,7 +55,8 @@ func newJobIO(cmd *exec.Cmd, job jobMsg) (*jobIO, error) {
 			j.closeAll()
 			return nil, err
 		}
-		j.track(ptm, pts)
+		j.parentEnds = append(j.parentEnds, ptm)
+		j.hold = pts
 		// Normally the pty becomes the job's controlling terminal (fd 0
 		// in the child), so that Ctrl-C reaches the foreground process
 		// group of the job's session as SIGINT. With FreeTTY it stays
@@ -108,8 +115,17 @@ func (j *jobIO) closeChildEnds() {
 	j.childEnds = nil
 }
 
+// releaseHold closes the held pty slave (see hold).
+func (j *jobIO) releaseHold() {
+	if j.hold != nil {
+		j.hold.Close()
+		j.hold = nil
+	}
+}
+
 func (j *jobIO) closeAll() {
 	j.closeChildEnds()
+	j.releaseHold()
 	if j.stdin != nil {
 		j.stdin.stop()
 	}
