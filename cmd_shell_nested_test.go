@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -121,5 +123,20 @@ func TestShellModeNestedCLI(t *testing.T) {
 
 	if left := leftovers(t); len(left) > 0 {
 		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// A subcommand's flag set is named "twinboot ct run": in L1 that must be
+// two arguments again, not one.
+func TestCommandLineSubcommand(t *testing.T) {
+	fs := flag.NewFlagSet("twinboot ct run", flag.ContinueOnError)
+	fs.String("mode", "native", "")
+	fs.Bool("read-only", false, "")
+	if err := fs.Parse([]string{"--mode", "nested", "--read-only", "--", "/bin/sh", "-i"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ct", "run", "--mode=nested", "--read-only=true", "--", "/bin/sh", "-i"}
+	if got := commandLine(fs); !reflect.DeepEqual(got, want) {
+		t.Errorf("commandLine = %q, want %q", got, want)
 	}
 }
