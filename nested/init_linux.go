@@ -204,6 +204,7 @@ func jobEnv(extra []string) []string {
 func runJob(fw *frameWriter, job jobMsg, cur *currentJob) exitMsg {
 	res := exitMsg{ID: job.ID, Code: -1}
 	fail := func(format string, args ...any) exitMsg {
+		cur.end() // input for a job that never ran is dropped from now on
 		res.Err = fmt.Sprintf(format, args...)
 		res.UptimeS = uptime()
 		return res
