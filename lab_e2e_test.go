@@ -188,11 +188,11 @@ func TestLabReplayInTmux(t *testing.T) {
 	}
 }
 
-// TestLabEndToEnd is the issue's end-to-end check: start `twinboot lab`,
-// wait for both READY, press r, then q; check the screen, and that nothing
-// the lab started is left running. On hosts without hardware KVM (ours, CI)
-// the lab runs in nested mode, which takes minutes under emulation.
-func TestLabEndToEnd(t *testing.T) {
+// startLiveLab starts the real `twinboot lab` under tmux, with the real
+// engine, and waits until both sides have reached READY. It returns the lab
+// and that screen.
+func startLiveLab(t *testing.T) (*tmuxLab, string) {
+	t.Helper()
 	testutil.Root(t)
 	testutil.Guest(t)
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
@@ -207,11 +207,20 @@ func TestLabEndToEnd(t *testing.T) {
 		env = append(env, "TWINBOOT_BUILD="+abs)
 	}
 	l := startLab(t, 120, 40, env, bin, "lab", "--export", t.TempDir())
+	return l, l.waitFor("both READY", 10*time.Minute, bothReady)
+}
 
-	bothReady := func(s string) bool {
-		return strings.Contains(s, "[idle] run") && !strings.Contains(s, "waiting…")
-	}
-	s := l.waitFor("both READY", 10*time.Minute, bothReady)
+// bothReady is true on a screen where a run has finished with every figure in.
+func bothReady(s string) bool {
+	return strings.Contains(s, "[idle] run") && !strings.Contains(s, "waiting…")
+}
+
+// TestLabEndToEnd is the issue's end-to-end check: start `twinboot lab`,
+// wait for both READY, press r, then q; check the screen, and that nothing
+// the lab started is left running. On hosts without hardware KVM (ours, CI)
+// the lab runs in nested mode, which takes minutes under emulation.
+func TestLabEndToEnd(t *testing.T) {
+	l, s := startLiveLab(t)
 	checkBothReady(t, s)
 
 	l.keys("r")

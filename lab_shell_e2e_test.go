@@ -1,15 +1,10 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twinboot/twinboot/internal/testutil"
 )
 
 // TestLabShellInTmux opens both shells from the lab, as a student would:
@@ -18,23 +13,7 @@ import (
 // without hardware KVM (ours, CI) the keys travel into the nested-mode lab
 // machine.
 func TestLabShellInTmux(t *testing.T) {
-	testutil.Root(t)
-	testutil.Guest(t)
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		testutil.Missing(t, "qemu-system-x86_64 (Debian package qemu-system-x86): %v", err)
-	}
-	becomeSubreaper(t)
-	bin := labBinary(t)
-	env := []string{}
-	if b := os.Getenv("TWINBOOT_BUILD"); b != "" {
-		env = append(env, "TWINBOOT_BUILD="+b)
-	} else if abs, err := filepath.Abs("build"); err == nil {
-		env = append(env, "TWINBOOT_BUILD="+abs)
-	}
-	l := startLab(t, 120, 40, env, bin, "lab", "--export", t.TempDir())
-	l.waitFor("both READY", 10*time.Minute, func(s string) bool {
-		return strings.Contains(s, "[idle] run") && !strings.Contains(s, "waiting…")
-	})
+	l, _ := startLiveLab(t)
 
 	// tmux's capture drops the prompt's trailing space: "/ #".
 	l.keys("s")
