@@ -103,9 +103,23 @@ func (l *tmuxLab) waitFor(what string, d time.Duration, cond func(string) bool) 
 var exitRe = regexp.MustCompile(`LAB-EXIT=(\d+)`)
 
 // quit presses q, waits for the lab to exit and returns its status.
+//
+// A q typed in the instant a shell hands the terminal back to the lab can be
+// lost (seen once in CI, under load, right after a container shell's exit),
+// so q is pressed again until the lab shows that it is quitting; a second q
+// is harmless once it is.
 func (l *tmuxLab) quit(d time.Duration) int {
 	l.t.Helper()
 	l.keys("q")
+	for i := 0; i < 5; i++ {
+		if s := l.screen(); strings.Contains(s, "quitting") || exitRe.MatchString(s) {
+			break
+		}
+		time.Sleep(3 * time.Second)
+		if s := l.screen(); !strings.Contains(s, "quitting") && !exitRe.MatchString(s) {
+			l.keys("q")
+		}
+	}
 	s := l.waitFor("the lab's exit", d, func(s string) bool { return exitRe.MatchString(s) })
 	code, _ := strconv.Atoi(exitRe.FindStringSubmatch(s)[1])
 	return code
