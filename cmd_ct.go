@@ -18,7 +18,8 @@ import (
 )
 
 func init() {
-	reexecHooks[container.ReexecName] = container.InitMain
+	// No reexec hook for the container's init: package container's own
+	// initialiser takes over before main runs (see container.MaybeInit).
 	register(&command{
 		name:  "ct",
 		short: "Run the probe (or a command) in twinboot's container runtime",

@@ -20,18 +20,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/compare"
-	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/nested"
 )
-
-func init() {
-	// run and bench start containers, whose init is this binary re-executed.
-	// cmd_ct.go registers the same hook; setting it twice is harmless, and
-	// run and bench must not depend on that file being there.
-	reexecHooks[container.ReexecName] = container.InitMain
-}
 
 // experimentFlags are the flags of run and bench that shape the experiment.
 type experimentFlags struct {

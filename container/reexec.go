@@ -9,13 +9,13 @@ import (
 )
 
 // ReexecName is the value of TWINBOOT_REEXEC that turns this binary into a
-// container's init (see main.go's reexecHooks and MaybeInit).
+// container's init (see MaybeInit, run from this package's initialiser).
 const ReexecName = "container-init"
 
 const reexecEnv = "TWINBOOT_REEXEC"
 
 // InitMain is the container init, for a program that re-executes itself as
-// one (twinboot's reexec hook). It returns only if the init fails.
+// one. It returns only if the init fails.
 func InitMain() int { return ctinit.Main() }
 
 // The init takes over while packages are still being initialised: any
