@@ -82,7 +82,7 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 	if f.mode != nested.ModeNative {
 		// In L1 the kernel has no overlayfs module unless the lab
 		// machine ships one: pass --read-only for the lab rootfs there.
-		if _, done, err := relayNestedInput(fs, f.mode, stdout, nil, relayInput{stdin: true, tty: true}); done {
+		if _, done, err := relayNested(fs, f.mode, stdout, nil, relayInput{stdin: true, tty: true}); done {
 			return err
 		}
 	}

@@ -19,7 +19,7 @@ import (
 // status are relayed. A command wires it in with two lines:
 //
 //	mode := addModeFlag(fs)                                  // in setup
-//	if _, done, err := relayNested(fs, *mode, stdout, nil); done { return err } // first in run
+//	if _, done, err := relayNested(fs, *mode, stdout, nil, relayInput{}); done { return err } // first in run
 //
 // Inside L1 the decision is always native, so the inner run does the work.
 
@@ -30,32 +30,29 @@ func addModeFlag(fs *flag.FlagSet) *string {
 			"or nested (inside an emulated AMD-V machine under QEMU; timings are then emulated)")
 }
 
-// relayNested decides the mode and says so (on stderr, or as an event.Log
-// JSON line on stdout when the command has --json set). In nested mode it
-// re-runs the command in L1 and returns done=true with the command's result;
-// sink, when not nil, also receives the inner command's events. Ctrl-C and
-// SIGTERM kill QEMU and remove temporary files before the command returns.
-func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink) (d nested.Decision, done bool, err error) {
-	return relayNestedInput(fs, mode, stdout, sink, relayInput{})
-}
-
 // relayInput says whether a relayed command reads this process's stdin.
 type relayInput struct {
 	stdin bool // relay os.Stdin to the inner command
 	tty   bool // and, when it is a terminal, give the inner command a pty in L1
 }
 
-// relayNestedInput is relayNested for a command that reads its standard
-// input (vm --stdin, ct run): what it reads is relayed into L1. A terminal
-// is put in raw mode and Ctrl-] ends the inner command (see relayStdin).
-func relayNestedInput(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink, in relayInput) (d nested.Decision, done bool, err error) {
+// relayNested decides the mode and says so (on stderr, or as an event.Log
+// JSON line on stdout when the command has --json set). In nested mode it
+// re-runs the command in L1 and returns done=true with the command's result;
+// sink, when not nil, also receives the inner command's events. Ctrl-C and
+// SIGTERM kill QEMU and remove temporary files before the command returns.
+//
+// in says whether the command reads its standard input (vm --stdin, ct run):
+// what it reads is then relayed into L1. A terminal is put in raw mode and
+// Ctrl-] ends the inner command (see relayStdin).
+func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sink, in relayInput) (d nested.Decision, done bool, err error) {
 	d, err = nested.Decide(mode)
 	if err != nil {
 		return d, true, fmt.Errorf("%w: --mode: %v", errUsage, err)
 	}
 	if !nested.Inside() {
 		msg := fmt.Sprintf("mode %s: %s", d.Mode, d.Reason)
-		if f := fs.Lookup("json"); f != nil && f.Value.String() == "true" {
+		if jsonWanted(fs) {
 			event.Write(stdout, event.Log{Msg: msg})
 		} else {
 			fmt.Fprintf(fs.Output(), "twinboot: %s\n", msg)

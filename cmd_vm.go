@@ -55,7 +55,7 @@ func init() {
 			// Without hardware KVM, run this same command inside nested
 			// mode's L1 machine and relay its output (cmd_mode.go).
 			// With --stdin, what this process reads goes into L1 too.
-			decision, done, err := relayNestedInput(fs, *mode, stdout, nil, relayInput{stdin: stdin})
+			decision, done, err := relayNested(fs, *mode, stdout, nil, relayInput{stdin: stdin})
 			if done {
 				return err
 			}

@@ -50,14 +50,6 @@ func (s *screen) waitFor(ctx context.Context, from int, want string) (int, bool)
 	}
 }
 
-// typist types script once the shell's prompt shows after the probe's
-// READY line, as a student would, then ends its input. Before the shell
-// runs, nothing reads the keys (the tty is not even open), so typing early
-// could lose them.
-func typist(ctx context.Context, sc *screen, script string) io.Reader {
-	return typeSteps(ctx, sc, step{report.Prefix, ""}, step{"# ", script})
-}
-
 // interrupted types a command that would run for ever, Ctrl-C, a command
 // that shows the shell is still there, and then script. Ctrl-C must stop
 // the shell's foreground job (the guest's tty, or the pty in L1, signals
