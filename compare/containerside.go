@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 )
 
 // probeArgs is the workload of every container-like side, ours and the OCI
 // peers': the probe as PID 1, one READY line, then exit.
 func probeArgs(syscalls int) []string {
-	return []string{"/init", "--mode", "exit", "--syscalls", strconv.Itoa(syscalls)}
+	return report.Args(report.ModeExit, syscalls)
 }
 
 // containerRunner starts the probe in the lab rootfs under our runtime,

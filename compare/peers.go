@@ -115,7 +115,7 @@ func qemuRunner(path string, opt Options, accel []string) runner {
 			"-M", machine,
 			"-m", fmt.Sprintf("%dM", opt.VMMemBytes>>20), "-smp", fmt.Sprint(opt.VMCPUs),
 			"-kernel", opt.Kernel, "-initrd", opt.Initrd,
-			"-append", fmt.Sprintf("%s twinboot.syscalls=%d", hypervisor.DefaultCmdline, syscalls),
+			"-append", report.Cmdline(hypervisor.DefaultCmdline, report.ModePoweroff, syscalls),
 			"-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
 			"-serial", "stdio", "-no-reboot",
 			// The probe's "done" port, as under our hypervisor.

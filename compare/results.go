@@ -48,8 +48,8 @@ type Host struct {
 	CPUModel      string `json:"cpu_model"`
 	CPUs          int    `json:"cpus"`
 	MemTotalKB    uint64 `json:"mem_total_kb"`
-	KVM           string `json:"kvm"`                 // "vmx", "svm", "kvm_pvm" or "none"
-	Cgroup        string `json:"cgroup"`              // "v1", "v2" or "hybrid"
+	KVM           string `json:"kvm"`                 // "vmx", "svm", "kvm_pvm", "unknown" or "none" (host.KVMInfo.Flavour)
+	Cgroup        string `json:"cgroup"`              // "v1", "v2", "hybrid" or "none"
 	L1Kernel      string `json:"l1_kernel,omitempty"` // nested mode: the Debian kernel package of the lab machine
 }
 

@@ -2,10 +2,10 @@ package compare
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
+	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/event"
 )
@@ -20,7 +20,7 @@ func vmRunner(opt Options) runner {
 		cfg := hypervisor.Config{
 			Kernel:   opt.Kernel,
 			Initrd:   opt.Initrd,
-			Cmdline:  fmt.Sprintf("%s twinboot.syscalls=%d", hypervisor.DefaultCmdline, syscalls),
+			Cmdline:  report.Cmdline(hypervisor.DefaultCmdline, report.ModePoweroff, syscalls),
 			MemBytes: opt.VMMemBytes,
 			CPUs:     opt.VMCPUs,
 			// No Console writer: the hypervisor already emits its serial

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	cgroups "github.com/containerd/cgroups/v3"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/internal/testutil"
-	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestCgroupV2(t *testing.T) {
 	testutil.Root(t)
 	if cgroups.Mode() != cgroups.Unified {
-		if nested.Inside() {
+		if host.InsideL1() {
 			t.Fatal("L1 does not have a pure cgroup v2 layout")
 		}
 		nestedtest.RunInL1(t)

@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/twinboot/twinboot/guest/report"
 )
 
 // DefaultArgs runs the lab's probe once and exits: what `twinboot ct run`
 // starts when no command is given.
-var DefaultArgs = []string{"/init", "--mode", "exit"}
+var DefaultArgs = report.Args(report.ModeExit, -1)
 
 // DefaultHostname is the container's hostname unless the config says otherwise.
 const DefaultHostname = "twinboot"

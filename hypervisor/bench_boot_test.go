@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/nested"
@@ -36,7 +38,7 @@ func BenchmarkBootToReady(b *testing.B) {
 		b.Skipf("lab guest: %v", err)
 	}
 	unit := "ms-to-ready"
-	if nested.Inside() {
+	if host.InsideL1() {
 		unit = "emulated-ms-to-ready"
 	}
 	for _, k := range []struct{ name, path string }{{"bzImage", a.BzImage}, {"pvh", a.Vmlinux}} {
@@ -45,7 +47,7 @@ func BenchmarkBootToReady(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				vm, err := hypervisor.New(hypervisor.Config{
 					Kernel: k.path, Initrd: a.Initramfs, MemBytes: hypervisor.DefaultMem,
-					Timeout: 2 * time.Minute, Emulated: nested.Inside(),
+					Timeout: 2 * time.Minute, Emulated: host.InsideL1(),
 				})
 				if err != nil {
 					b.Fatal(err)

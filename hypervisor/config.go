@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 )
 
@@ -29,7 +30,7 @@ import (
 //
 // noapic is not needed: the MP table routes ISA interrupts as KVM wires
 // them (see mptable.go); booting with noapic measured the same.
-const DefaultCmdline = "console=ttyS0 quiet reboot=t panic=-1 i8042.noaux i8042.nokbd twinboot.mode=poweroff"
+const DefaultCmdline = "console=ttyS0 quiet reboot=t panic=-1 i8042.noaux i8042.nokbd " + report.ParamMode + "=" + report.ModePoweroff
 
 const (
 	// MinMem is the smallest guest RAM New accepts for a Linux guest: the

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/testutil"
-	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
@@ -47,7 +48,7 @@ func TestBootLabKernel(t *testing.T) {
 			var console bytes.Buffer
 			vm, err := hypervisor.New(hypervisor.Config{
 				Kernel: tc.kernel(a), Initrd: a.Initramfs, MemBytes: mem, CPUs: tc.cpus,
-				Console: &console, Timeout: 2 * time.Minute, Emulated: nested.Inside(),
+				Console: &console, Timeout: 2 * time.Minute, Emulated: host.InsideL1(),
 			})
 			if err != nil {
 				t.Fatalf("New: %v", err)

@@ -1,24 +1,19 @@
 package hypervisor
 
 import (
-	"bytes"
 	"debug/elf"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/twinboot/twinboot/hypervisor/elfnote"
 )
 
 // PVH is the second way into Linux: the hypervisor loads the uncompressed
 // ELF vmlinux itself and jumps to an entry point the kernel advertises in an
 // ELF note, in 32-bit protected mode with paging off. There is no
 // decompressor and no real-mode setup code to run, which is why it boots
-// faster. The note is Xen's XEN_ELFNOTE_PHYS32_ENTRY (Linux: CONFIG_PVH).
-const (
-	xenNoteName        = "Xen"
-	xenNotePhys32Entry = 18
-	maxNoteBytes       = 1 << 20 // notes are a few hundred bytes; refuse to read more
-)
+// faster. The note is Xen's XEN_ELFNOTE_PHYS32_ENTRY (Linux: CONFIG_PVH);
+// package elfnote reads it.
 
 // elfSegment is one PT_LOAD program header: copy FileSize bytes from Offset
 // to guest-physical PAddr; the rest up to MemSize is zero (bss).
@@ -62,9 +57,9 @@ func parsePVH(r io.ReaderAt, size int64) (*pvhKernel, error) {
 			if found {
 				continue
 			}
-			entry, ok, err := findPVHEntry(p.Open(), p.Filesz)
+			entry, ok, err := elfnote.FindPVHEntry(p.Open(), p.Filesz)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%w: %v", ErrNotKernel, err)
 			}
 			k.Entry, found = entry, ok
 		case elf.PT_LOAD:
@@ -82,44 +77,10 @@ func parsePVH(r io.ReaderAt, size int64) (*pvhKernel, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: ELF file has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY; build with CONFIG_PVH=y)", ErrNotKernel)
+		return nil, fmt.Errorf("%w: %v", ErrNotKernel, elfnote.ErrNoPVH)
 	}
 	if len(k.Segments) == 0 {
 		return nil, fmt.Errorf("%w: ELF file has no loadable segments", ErrNotKernel)
 	}
 	return k, nil
 }
-
-// findPVHEntry walks the notes of one PT_NOTE segment. Each note is a
-// 12-byte header (name size, descriptor size, type), the name and the
-// descriptor, each padded to 4 bytes.
-func findPVHEntry(r io.Reader, n uint64) (uint32, bool, error) {
-	if n > maxNoteBytes {
-		return 0, false, fmt.Errorf("%w: ELF note segment of %d bytes", ErrNotKernel, n)
-	}
-	buf, err := io.ReadAll(io.LimitReader(r, int64(n)))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, false, fmt.Errorf("%w: read ELF notes: %v", ErrNotKernel, err)
-	}
-	le := binary.LittleEndian
-	for len(buf) >= 12 {
-		nameSz, descSz, typ := uint64(le.Uint32(buf)), uint64(le.Uint32(buf[4:])), le.Uint32(buf[8:])
-		buf = buf[12:]
-		nameEnd, descEnd := align4(nameSz), align4(nameSz)+align4(descSz)
-		if descEnd > uint64(len(buf)) {
-			return 0, false, fmt.Errorf("%w: truncated ELF note", ErrNotKernel)
-		}
-		name := bytes.TrimRight(buf[:nameSz], "\x00")
-		desc := buf[nameEnd : nameEnd+descSz]
-		if string(name) == xenNoteName && typ == xenNotePhys32Entry {
-			if len(desc) < 4 {
-				return 0, false, fmt.Errorf("%w: PVH entry note of %d bytes", ErrNotKernel, len(desc))
-			}
-			return le.Uint32(desc), true, nil
-		}
-		buf = buf[descEnd:]
-	}
-	return 0, false, nil
-}
-
-func align4(n uint64) uint64 { return (n + 3) &^ 3 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/bobuhiro11/gokvm/kvm"
 	"golang.org/x/sys/unix"
+
+	"github.com/twinboot/twinboot/internal/host"
 )
 
 const kvmRunNr = 0x80
@@ -239,7 +241,7 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 	if reason == ReasonPoweroff && rep == nil && vm.cons.partialReady() {
 		res.Detail = strings.TrimPrefix(res.Detail+"; "+cutReadyHint, "; ")
 	}
-	if silent && !reason.Clean() && kvmFlavor() == "kvm_pvm" {
+	if silent && !reason.Clean() && host.KVM().Flavour == host.FlavourPVM {
 		res.Detail = strings.TrimPrefix(res.Detail+"; "+pvmHint, "; ")
 	}
 

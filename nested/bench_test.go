@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
@@ -21,7 +23,7 @@ import (
 //
 //	go test -run '^$' -bench L1StartToCommand -benchtime 3x ./nested/
 func BenchmarkL1StartToCommand(b *testing.B) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		b.Skip("already inside L1")
 	}
 	for _, v := range []struct {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/reexec"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,7 @@ const L1Hostname = "twinboot-l1"
 // away), and powers L1 off. It never returns normally: PID 1 exiting would
 // panic the kernel.
 func InitMain() int {
-	os.Unsetenv("TWINBOOT_REEXEC")
+	os.Unsetenv(reexec.Env)
 	if err := initMounts(); err != nil {
 		initLog("%v", err)
 	}
@@ -191,7 +193,7 @@ func jobEnv(extra []string) []string {
 		"PATH=/bin:/sbin:/usr/bin:/usr/sbin",
 		"HOME=/root",
 		"TERM=dumb",
-		EnvNested + "=1",
+		host.EnvNested + "=1",
 		"TWINBOOT_BUILD=" + l1Build,
 		EnvEvents + "=3",
 	}

@@ -118,26 +118,26 @@ func buildInitramfs(dir string, in initramfsInputs) (string, error) {
 var busyboxApplets = []string{"sh", "ls", "cat", "dmesg", "mount", "ps", "free", "uname", "lsmod"}
 
 func writeInitramfs(w io.Writer, in initramfsInputs) error {
-	c := newCPIOWriter(w)
+	c := guest.NewArchive(w)
 	for _, d := range baseDirs {
-		c.dir(d)
+		c.Dir(d)
 	}
 	// The kernel opens /dev/console for init's stdin, stdout and stderr
 	// before anything could mount devtmpfs.
-	c.charDev("/dev/console", 0o600, 5, 1)
-	c.file(l1Twinboot, 0o755, in.Binary)
-	c.symlink("/init", l1Twinboot)
+	c.CharDev("/dev/console", 0o600, 5, 1)
+	c.File(l1Twinboot, 0o755, in.Binary)
+	c.Symlink("/init", l1Twinboot)
 	if in.Init != "" {
 		// The container runtime starts its init from beside the twinboot
 		// executable; without it, it re-executes all of twinboot instead.
-		c.file(l1CtInit, 0o755, in.Init)
+		c.File(l1CtInit, 0o755, in.Init)
 	}
-	c.file(l1Busybox, 0o755, in.Busybox)
+	c.File(l1Busybox, 0o755, in.Busybox)
 	for _, a := range busyboxApplets {
-		c.symlink("/bin/"+a, "busybox")
+		c.Symlink("/bin/"+a, "busybox")
 	}
 	for i, m := range in.Kernel.Modules {
-		c.file(fmt.Sprintf("%s/%02d-%s", l1ModuleDir, i, filepath.Base(m)), 0o644, m)
+		c.File(fmt.Sprintf("%s/%02d-%s", l1ModuleDir, i, filepath.Base(m)), 0o644, m)
 	}
 	addPeers(c, in.Peers)
 	if g := in.Guest; g != nil {
@@ -149,9 +149,9 @@ func writeInitramfs(w io.Writer, in initramfsInputs) error {
 		if err != nil {
 			return err
 		}
-		c.bytes(path.Join(l1Build, "guest", guest.ManifestName), 0o644, append(b, '\n'))
+		c.Bytes(path.Join(l1Build, "guest", guest.ManifestName), 0o644, append(b, '\n'))
 	}
-	return c.close()
+	return c.Close()
 }
 
 // baseDirs are the directories writeInitramfs always creates.
@@ -160,7 +160,7 @@ var baseDirs = []string{"/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/run"
 // addPeers copies the peers' files to their host paths, symlinks resolved
 // (the loader and QEMU open them by those names), and records what was
 // copied in /etc/twinboot-peers.json.
-func addPeers(c *cpioWriter, pf peerFiles) {
+func addPeers(c *guest.Archive, pf peerFiles) {
 	if len(pf.Peers) == 0 {
 		return
 	}
@@ -169,28 +169,28 @@ func addPeers(c *cpioWriter, pf peerFiles) {
 		have[d] = true
 	}
 	for _, d := range parentDirs(pf.Files, have) {
-		c.dir(d)
+		c.Dir(d)
 	}
 	for _, f := range pf.Files {
 		perm := uint32(0o644)
 		if st, err := os.Stat(f); err == nil {
 			perm = uint32(st.Mode().Perm())
 		}
-		c.file(f, perm, f)
+		c.File(f, perm, f)
 	}
 	b, err := json.MarshalIndent(pf.Peers, "", "  ")
 	if err != nil {
-		c.err = err
+		c.Fail(err)
 		return
 	}
-	c.bytes(l1PeersManifest, 0o644, append(b, '\n'))
+	c.Bytes(l1PeersManifest, 0o644, append(b, '\n'))
 }
 
 // addGuest copies the guest artefacts under /build/guest and returns their
 // manifest with L1 paths.
-func addGuest(c *cpioWriter, g guest.Artifacts) (guest.Artifacts, error) {
+func addGuest(c *guest.Archive, g guest.Artifacts) (guest.Artifacts, error) {
 	dir := path.Join(l1Build, "guest")
-	c.dir(dir)
+	c.Dir(dir)
 	l1 := g
 	for _, f := range []struct {
 		src  string
@@ -208,13 +208,13 @@ func addGuest(c *cpioWriter, g guest.Artifacts) (guest.Artifacts, error) {
 			continue
 		}
 		*f.dst = path.Join(dir, f.name)
-		c.file(*f.dst, f.perm, f.src)
+		c.File(*f.dst, f.perm, f.src)
 	}
 	if g.Rootfs != "" {
 		l1.Rootfs = path.Join(dir, "rootfs")
-		c.tree(l1.Rootfs, g.Rootfs)
+		c.Tree(l1.Rootfs, g.Rootfs)
 	}
-	return l1, c.err
+	return l1, c.Err()
 }
 
 func ext(p string) string {
@@ -228,7 +228,7 @@ func ext(p string) string {
 // writeExtras writes a second archive with a run's extra files; the kernel
 // unpacks it over the first.
 func writeExtras(w io.Writer, files []File) error {
-	c := newCPIOWriter(w)
+	c := guest.NewArchive(w)
 	dirs := map[string]bool{}
 	for _, f := range files {
 		dst := f.l1Path()
@@ -243,7 +243,7 @@ func writeExtras(w io.Writer, files []File) error {
 	}
 	sortByDepth(sorted)
 	for _, d := range sorted {
-		c.dir(d)
+		c.Dir(d)
 	}
 	for _, f := range files {
 		st, err := os.Stat(f.Src)
@@ -251,12 +251,12 @@ func writeExtras(w io.Writer, files []File) error {
 			return fmt.Errorf("extra file: %w", err)
 		}
 		if st.IsDir() {
-			c.tree(f.l1Path(), f.Src)
+			c.Tree(f.l1Path(), f.Src)
 		} else {
-			c.file(f.l1Path(), uint32(st.Mode().Perm()), f.Src)
+			c.File(f.l1Path(), uint32(st.Mode().Perm()), f.Src)
 		}
 	}
-	return c.close()
+	return c.Close()
 }
 
 func sortByDepth(dirs []string) {

@@ -9,10 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Inside reports whether this process runs inside the nested-mode L1
-// machine.
-func Inside() bool { return os.Getenv(EnvNested) == "1" }
-
 var (
 	tapOnce sync.Once
 	tap     event.Sink

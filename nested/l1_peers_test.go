@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
@@ -16,7 +18,7 @@ import (
 // beside twinboot, and the peers (QEMU with KVM, runc, crun) reaching READY
 // in the same bench run as ours.
 func TestL1ContainersAndPeers(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	g := testutil.Guest(t)

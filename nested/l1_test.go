@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twinboot/twinboot/internal/doctor"
+	"github.com/twinboot/twinboot/internal/host"
+
+	"github.com/twinboot/twinboot/doctor"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
@@ -22,7 +24,7 @@ import (
 // TestL1 boots one L1 and runs several jobs in it: the boot is the
 // expensive part (about 10 s of emulation), so the checks share it.
 func TestL1(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)
@@ -57,10 +59,10 @@ func TestL1(t *testing.T) {
 		if !r.InsideL1 || !r.KVM.Present || !r.KVM.Usable {
 			t.Errorf("in L1: inside=%v kvm=%+v", r.InsideL1, r.KVM)
 		}
-		if r.KVM.Flavour != nested.FlavourSVM || !r.KVM.HardwareBacked || !r.KVM.NestedPaging {
+		if r.KVM.Flavour != host.FlavourSVM || !r.KVM.HardwareBacked || !r.KVM.NestedPaging {
 			t.Errorf("L1's /dev/kvm is %+v, want hardware-style svm with nested paging", r.KVM)
 		}
-		if r.Mode.Mode != nested.ModeNative {
+		if r.Mode.Mode != host.ModeNative {
 			t.Errorf("mode in L1 = %+v, want native", r.Mode)
 		}
 		if r.Cgroup.Version != "v2" {
@@ -120,7 +122,7 @@ func TestL1(t *testing.T) {
 // TestEmitInsideL1 is the far end of the events check above: it only does
 // something when started in L1 by TestL1.
 func TestEmitInsideL1(t *testing.T) {
-	if !nested.Inside() || os.Getenv("TWINBOOT_TEST_EMIT") != "1" {
+	if !host.InsideL1() || os.Getenv("TWINBOOT_TEST_EMIT") != "1" {
 		t.Skip("runs only inside L1, started by TestL1")
 	}
 	tap := nested.EventTap()
@@ -168,7 +170,7 @@ func TestQEMUMissing(t *testing.T) {
 }
 
 func TestCorruptKernel(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)
@@ -194,7 +196,7 @@ func TestCorruptKernel(t *testing.T) {
 	}
 	opt.Kernel = bad
 	opt.Extra = []nested.File{{Src: bad, Dst: "/extra/ballast"}} // exercises the run directory's cleanup
-	code, err := nested.Run(context.Background(), opt, []string{"version"}, nil, nil)
+	code, err := nested.Run(context.Background(), opt, nested.Job{Args: []string{"version"}})
 	t.Logf("error: %v", err)
 	if err == nil || code != -1 {
 		t.Fatalf("a corrupt L1 kernel booted (code %d)", code)
@@ -209,7 +211,7 @@ func TestCorruptKernel(t *testing.T) {
 }
 
 func TestBootTimeout(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)
@@ -219,7 +221,7 @@ func TestBootTimeout(t *testing.T) {
 	opt.Append = "rdinit=/bin/sh"
 	opt.BootTimeout = 5 * time.Second
 	start := time.Now()
-	_, err := nested.Run(context.Background(), opt, []string{"version"}, nil, nil)
+	_, err := nested.Run(context.Background(), opt, nested.Job{Args: []string{"version"}})
 	t.Logf("error after %v: %v", time.Since(start), err)
 	if !errors.Is(err, nested.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
@@ -231,7 +233,7 @@ func TestBootTimeout(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)

@@ -1,5 +1,7 @@
 package nested
 
+import "github.com/twinboot/twinboot/internal/reexec"
+
 // Where things live inside L1. The guest artefacts keep their manifest, with
 // paths rewritten, so that guest.Load(guest.BuildDir()) works unchanged in
 // L1 once TWINBOOT_BUILD=/build is set.
@@ -14,17 +16,15 @@ const (
 
 // Environment variables.
 const (
-	// EnvNested is "1" in every process init starts inside L1.
-	EnvNested = "TWINBOOT_NESTED"
 	// EnvEvents names the file descriptor on which a command inside L1
 	// writes its events (see EventTap).
 	EnvEvents = "TWINBOOT_EVENTS"
-	// reexecName selects L1's init in package main's re-exec hooks. The
-	// kernel passes TWINBOOT_REEXEC=nested-init from its command line to init's
-	// environment, because the name has no dot in it.
+	// reexecName selects L1's init (see package internal/reexec). The
+	// kernel passes TWINBOOT_REEXEC=nested-init from its command line to
+	// init's environment, because the name has no dot in it.
 	reexecName = "nested-init"
 )
 
-// InitHookName is the TWINBOOT_REEXEC value under which package main must
-// register InitMain.
-const InitHookName = reexecName
+// L1's PID 1 is the twinboot binary, started by the kernel as the helper
+// reexecName.
+func init() { reexec.Register(reexecName, InitMain) }

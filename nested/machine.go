@@ -14,6 +14,7 @@ import (
 
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/reexec"
 )
 
 // Options configure L1. The zero value is the recipe that held on our
@@ -38,9 +39,8 @@ type Options struct {
 	// Append is added to L1's kernel command line.
 	Append string
 	// BootTimeout bounds the time from QEMU's start to init being ready.
+	// A job's own bound is Job.Timeout.
 	BootTimeout time.Duration
-	// Timeout bounds a whole Run (boot and command), when not zero.
-	Timeout time.Duration
 	// BuildDir holds build/nested (cache) and the guest artefacts.
 	// Default guest.BuildDir().
 	BuildDir string
@@ -55,9 +55,9 @@ type Options struct {
 	Extra []File
 	// Console receives L1's serial console (ttyS0) as it comes. Optional.
 	Console io.Writer
-	// Stderr receives the inner command's stderr in Run. Optional.
-	Stderr io.Writer
-	// Sink receives L1's own progress as event.Log (boot, modules, ready).
+	// Sink receives L1's own progress as event.Log (preparing, boot,
+	// modules, ready). When it is nil, an L1 gives its progress to the
+	// sink of the job that is waiting for it (see L1.Run).
 	Sink event.Sink
 }
 
@@ -332,7 +332,7 @@ func (m *Machine) qemuArgs() []string {
 	if o.CPUs > 1 {
 		accel = "tcg,thread=multi"
 	}
-	cmdline := l1Cmdline + " TWINBOOT_REEXEC=" + reexecName + " twinboot.nested=1"
+	cmdline := l1Cmdline + " " + reexec.Env + "=" + reexecName + " twinboot.nested=1"
 	if o.Append != "" {
 		cmdline += " " + o.Append
 	}

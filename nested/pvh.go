@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+
+	"github.com/twinboot/twinboot/hypervisor/elfnote"
 )
 
 // Under TCG, decompressing Debian's 8 MB xz kernel is slow: it costs L1
@@ -19,11 +20,9 @@ import (
 // builds it with the PVH entry note, which QEMU can boot directly. So the
 // host decompresses it once, natively, and L1 boots the ELF.
 
-// xenElfnotePhys32Entry is XEN_ELFNOTE_PHYS32_ENTRY, the PVH entry point.
-const xenElfnotePhys32Entry = 18
-
 // extractVmlinux writes the ELF inside bzImage to dst. It handles the
-// payload formats Debian has used (xz, gzip) and checks for the PVH note.
+// payload formats Debian has used (xz, gzip) and checks for the PVH note
+// with the hypervisor's own ELF parser.
 func extractVmlinux(ctx context.Context, bzImage, dst string) error {
 	b, err := os.ReadFile(bzImage)
 	if err != nil {
@@ -65,8 +64,8 @@ func extractVmlinux(ctx context.Context, bzImage, dst string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if err := checkPVH(out.Name()); err != nil {
-		return err
+	if err := elfnote.CheckPVH(out.Name()); err != nil {
+		return fmt.Errorf("decompressed kernel: %w", err)
 	}
 	return os.Rename(out.Name(), dst)
 }
@@ -92,40 +91,6 @@ func bzPayload(b []byte) ([]byte, error) {
 	}
 	return b[off : off+n], nil
 }
-
-func checkPVH(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("decompressed kernel: %w", err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type != elf.PT_NOTE {
-			continue
-		}
-		data, err := io.ReadAll(p.Open())
-		if err != nil {
-			return err
-		}
-		for len(data) >= 12 {
-			nameSz := binary.LittleEndian.Uint32(data[0:])
-			descSz := binary.LittleEndian.Uint32(data[4:])
-			typ := binary.LittleEndian.Uint32(data[8:])
-			name := data[12:min(len(data), 12+int(nameSz))]
-			if typ == xenElfnotePhys32Entry && bytes.HasPrefix(name, []byte("Xen")) {
-				return nil
-			}
-			next := 12 + align4(int(nameSz)) + align4(int(descSz))
-			if next > len(data) {
-				break
-			}
-			data = data[next:]
-		}
-	}
-	return errors.New("decompressed kernel has no PVH entry note")
-}
-
-func align4(n int) int { return (n + 3) &^ 3 }
 
 func fileDir(p string) string {
 	for i := len(p) - 1; i >= 0; i-- {

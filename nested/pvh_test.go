@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/twinboot/twinboot/hypervisor/elfnote"
 	"github.com/twinboot/twinboot/internal/testutil"
 )
 
@@ -28,10 +29,10 @@ func TestExtractVmlinux(t *testing.T) {
 	if err := extractVmlinux(context.Background(), g.BzImage, dst); err != nil {
 		t.Fatalf("extract from %s: %v", g.BzImage, err)
 	}
-	if err := checkPVH(dst); err != nil {
+	if err := elfnote.CheckPVH(dst); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkPVH(g.Config); err == nil {
-		t.Error("checkPVH accepted a text file")
+	if err := elfnote.CheckPVH(g.Config); err == nil {
+		t.Error("CheckPVH accepted a text file")
 	}
 }

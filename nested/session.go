@@ -31,12 +31,12 @@ type Session struct {
 	frames  chan frame   // from L1; closed when QEMU's stdout ends
 	exited  chan struct{}
 	exitErr error
-	console *tail
+	console *consoleTail
 	// consoleDone is closed when the console copier is finished: Close
 	// waits for it, so that Options.Console (a test's log, say) is never
 	// written to after Close returns.
 	consoleDone chan struct{}
-	qemuErr     *tail
+	qemuErr     *consoleTail
 	stage       stageMsg // how far L1 got, for error messages
 	ids         int
 	once        sync.Once
@@ -91,6 +91,10 @@ type Job struct {
 	// were it the runtime's, Ctrl-C would reach the runtime and end the
 	// whole container.
 	FreeTTY bool
+	// Timeout, when not zero, bounds the job and, when the job is the one
+	// that boots L1 (L1.Run), that boot too. Zero: no bound but
+	// Options.BootTimeout, which is right for an interactive shell.
+	Timeout time.Duration
 	// Stop, when closed, asks L1 to end the job early (SIGTERM, then
 	// SIGKILL after a grace period); Run still waits for it to exit, so
 	// that L1 stays usable for the next job, and returns its status (-1
@@ -309,7 +313,7 @@ func (s *Session) failure(kind error, what string) error {
 		where += " (" + s.stage.Err + ")"
 	}
 	msg := fmt.Sprintf("%v: %s, %.1f s after QEMU started; %s\n  %s", kind, what, time.Since(s.started).Seconds(), where, s.console.describe("last console lines", 12))
-	if q := s.qemuErr.lines(6); len(q) > 0 {
+	if q := s.qemuErr.Lines(6); len(q) > 0 {
 		msg += "\n  " + s.qemuErr.describe("QEMU said", 6)
 	}
 	return &stopError{kind: kind, msg: msg}
@@ -486,26 +490,4 @@ func (s *Session) Close() error {
 		<-s.consoleDone
 	})
 	return nil
-}
-
-// Run runs `twinboot <args>` in a freshly booted L1 and relays its events to
-// sink, its stdout to stdout and its stderr to opt.Stderr. It returns the
-// inner exit status.
-func Run(ctx context.Context, opt Options, args []string, sink event.Sink, stdout io.Writer) (int, error) {
-	if opt.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opt.Timeout)
-		defer cancel()
-	}
-	m, err := Prepare(ctx, opt)
-	if err != nil {
-		return -1, err
-	}
-	defer m.Close()
-	s, err := m.Boot(ctx)
-	if err != nil {
-		return -1, err
-	}
-	defer s.Close()
-	return s.Run(ctx, Job{Args: args, Sink: sink, Stdout: stdout, Stderr: opt.Stderr})
 }

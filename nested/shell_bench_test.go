@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
@@ -25,7 +27,7 @@ func (a arrivals) Write(p []byte) (int, error) {
 //
 //	go test -run '^$' -bench KeyEcho -benchtime 50x ./nested/
 func BenchmarkKeyEchoThroughL1(b *testing.B) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		b.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(b)

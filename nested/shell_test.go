@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/nested"
@@ -116,7 +118,7 @@ func l1Processes(t *testing.T, s *nestedtest.Session) []string {
 // transport: keys go into L1 in input frames, the VM's serial console and
 // the container's pty come back. One L1 boot serves every case.
 func TestShellThroughL1(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)

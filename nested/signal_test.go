@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/internal/host"
+
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
@@ -51,7 +52,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // Ctrl-C and SIGTERM must end with status 130 after killing QEMU; SIGKILL
 // gives twinboot no chance, and QEMU must still die (Pdeathsig).
 func TestSignalsKillQEMU(t *testing.T) {
-	if nested.Inside() {
+	if host.InsideL1() {
 		t.Skip("already inside L1")
 	}
 	opt := nestedtest.Options(t)

@@ -17,14 +17,15 @@ import (
 	"github.com/twinboot/twinboot/guest/report"
 )
 
-// Modes: what the probe does after printing its line.
+// Modes: what the probe does after printing its line (the contract is in
+// guest/report).
 const (
-	modeExit     = "exit"     // exit 0 (benchmarks, containers)
-	modePoweroff = "poweroff" // end the VM: exit port, then reboot(2)
-	modeShell    = "shell"    // exec busybox sh on the console (the lab)
+	modeExit     = report.ModeExit
+	modePoweroff = report.ModePoweroff
+	modeShell    = report.ModeShell
 )
 
-const defaultSyscalls = 10000
+const defaultSyscalls = report.DefaultSyscalls
 
 // ownKernel is set when the kernel command line carries twinboot.mode=,
 // that is when the probe runs in a VM that twinboot booted to run it. Other

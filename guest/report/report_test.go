@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,18 @@ func TestParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestContract(t *testing.T) {
+	base := "console=ttyS0 quiet twinboot.mode=poweroff"
+	if got, want := Cmdline(base, ModeShell, -1), "console=ttyS0 quiet twinboot.mode=shell"; got != want {
+		t.Errorf("Cmdline shell = %q, want %q", got, want)
+	}
+	if got, want := Cmdline(base+" twinboot.syscalls=3", ModePoweroff, 7), "console=ttyS0 quiet twinboot.mode=poweroff twinboot.syscalls=7"; got != want {
+		t.Errorf("Cmdline syscalls = %q, want %q", got, want)
+	}
+	if got := strings.Join(Args(ModeExit, 5), " "); got != "/init --mode exit --syscalls 5" {
+		t.Errorf("Args = %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
 )
@@ -17,8 +18,8 @@ import (
 // run inside L1: true on hosts where `--mode auto` would pick nested, false
 // inside L1 and on hosts with VT-x or AMD-V.
 func NeedsL1() bool {
-	d, err := nested.Decide(nested.ModeAuto)
-	return err == nil && d.Mode == nested.ModeNested
+	d, err := host.Decide(host.ModeAuto)
+	return err == nil && d.Mode == host.ModeNested
 }
 
 // Redirect runs the calling test inside L1 when the host needs it, and

@@ -1,4 +1,4 @@
-package nested
+package host
 
 import (
 	"errors"
@@ -103,5 +103,17 @@ func TestDecide(t *testing.T) {
 	}
 	if _, err := decide("hardware", hw, false); !errors.Is(err, ErrBadMode) {
 		t.Errorf("bad mode: err = %v, want ErrBadMode", err)
+	}
+}
+
+func TestInspectCgroup(t *testing.T) {
+	c := InspectCgroup("/sys/fs/cgroup")
+	switch c.Version {
+	case CgroupV1, CgroupV2, CgroupHybrid:
+	default:
+		t.Errorf("host cgroup layout %+v, want v1, v2 or hybrid", c)
+	}
+	if c := InspectCgroup(t.TempDir()); c.Version != CgroupNone {
+		t.Errorf("a plain directory is %+v, want none", c)
 	}
 }

@@ -1,4 +1,4 @@
-package nested
+package guest
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/cavaliergopher/cpio"
 )
 
-func TestCPIOWriter(t *testing.T) {
+func TestArchive(t *testing.T) {
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "hello"), []byte("hello, L1\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -26,14 +26,14 @@ func TestCPIOWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	c := newCPIOWriter(&buf)
-	c.dir("/bin")
-	c.charDev("/dev/console", 0o600, 5, 1)
-	c.file("/bin/hello", 0o755, filepath.Join(src, "hello"))
-	c.symlink("/init", "/bin/hello")
-	c.bytes("/etc/x", 0o644, []byte("xyz"))
-	c.tree("/t", filepath.Join(src, "tree"))
-	if err := c.close(); err != nil {
+	a := NewArchive(&buf)
+	a.Dir("/bin")
+	a.CharDev("/dev/console", 0o600, 5, 1)
+	a.File("/bin/hello", 0o755, filepath.Join(src, "hello"))
+	a.Symlink("/init", "/bin/hello")
+	a.Bytes("/etc/x", 0o644, []byte("xyz"))
+	a.Tree("/t", filepath.Join(src, "tree"))
+	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len()%4 != 0 {
@@ -82,10 +82,10 @@ func TestCPIOWriter(t *testing.T) {
 	}
 }
 
-func TestCPIOWriterMissingFile(t *testing.T) {
-	c := newCPIOWriter(io.Discard)
-	c.file("/x", 0o644, filepath.Join(t.TempDir(), "absent"))
-	if err := c.close(); err == nil {
+func TestArchiveMissingFile(t *testing.T) {
+	a := NewArchive(io.Discard)
+	a.File("/x", 0o644, filepath.Join(t.TempDir(), "absent"))
+	if err := a.Close(); err == nil {
 		t.Fatal("want an error for a missing source file")
 	}
 }

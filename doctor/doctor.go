@@ -1,6 +1,8 @@
 // Package doctor inspects the host for `twinboot doctor`: which KVM it has,
 // which cgroup layout, which tools, whether the guest is built, and which
-// mode `--mode auto` will choose.
+// mode `--mode auto` will choose. The facts themselves come from package
+// internal/host, the same ones every other command reads; the doctor only
+// adds the tools, the guest build and the verdict.
 package doctor
 
 import (
@@ -11,13 +13,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/nested"
 )
 
@@ -26,18 +28,12 @@ type Report struct {
 	Kernel   string          `json:"kernel"` // uname -r
 	Root     bool            `json:"root"`
 	InsideL1 bool            `json:"inside_l1"` // running in nested mode's L1
-	KVM      nested.KVMInfo  `json:"kvm"`
-	Cgroup   Cgroup          `json:"cgroup"`
+	KVM      host.KVMInfo    `json:"kvm"`
+	Cgroup   host.CgroupInfo `json:"cgroup"`
 	Tools    []Tool          `json:"tools"`
 	Guest    Guest           `json:"guest"`
-	Mode     nested.Decision `json:"mode"` // what the requested --mode resolves to
+	Mode     host.Decision   `json:"mode"` // what the requested --mode resolves to
 	Problems []string        `json:"problems"`
-}
-
-// Cgroup is the host's cgroup layout.
-type Cgroup struct {
-	Version string `json:"version"` // v1, v2, hybrid or none
-	Detail  string `json:"detail"`
 }
 
 // Tool is an external program twinboot uses.
@@ -66,15 +62,15 @@ var tools = []Tool{
 
 // Inspect diagnoses the host for the given --mode (auto, native, nested).
 func Inspect(ctx context.Context, mode string) (Report, error) {
-	d, err := nested.Decide(mode)
+	d, err := host.Decide(mode)
 	if err != nil {
 		return Report{}, err
 	}
 	r := Report{
 		Root:     os.Geteuid() == 0,
-		InsideL1: nested.Inside(),
+		InsideL1: host.InsideL1(),
 		KVM:      d.KVM,
-		Cgroup:   inspectCgroup("/sys/fs/cgroup"),
+		Cgroup:   host.Cgroup(),
 		Mode:     d,
 	}
 	var uts unix.Utsname
@@ -111,29 +107,6 @@ func inspectTool(ctx context.Context, t Tool) Tool {
 	return t
 }
 
-// inspectCgroup tells the layouts apart by file system type: cgroup2 at the
-// top is v2; a tmpfs of v1 hierarchies is v1, or hybrid when a cgroup2 is
-// mounted at unified/ beside them (systemd's hybrid layout).
-func inspectCgroup(root string) Cgroup {
-	var st unix.Statfs_t
-	if err := unix.Statfs(root, &st); err != nil {
-		return Cgroup{Version: "none", Detail: fmt.Sprintf("%s: %v", root, err)}
-	}
-	switch st.Type {
-	case unix.CGROUP2_SUPER_MAGIC:
-		return Cgroup{Version: "v2", Detail: root + " is cgroup2 (unified)"}
-	case unix.TMPFS_MAGIC:
-		var u unix.Statfs_t
-		if unix.Statfs(filepath.Join(root, "unified"), &u) == nil && u.Type == unix.CGROUP2_SUPER_MAGIC {
-			return Cgroup{Version: "hybrid", Detail: root + " holds v1 hierarchies and a cgroup2 at unified/ (controllers split between them)"}
-		}
-		return Cgroup{Version: "v1", Detail: root + " holds v1 hierarchies only"}
-	case unix.CGROUP_SUPER_MAGIC:
-		return Cgroup{Version: "v1", Detail: root + " is a single v1 hierarchy"}
-	}
-	return Cgroup{Version: "none", Detail: fmt.Sprintf("%s is not a cgroup file system (type %#x)", root, st.Type)}
-}
-
 func problems(r Report) []string {
 	var p []string
 	if !r.Root {
@@ -147,13 +120,13 @@ func problems(r Report) []string {
 		}
 		return Tool{}
 	}
-	if r.Mode.Mode == nested.ModeNested && tool("qemu-system-x86_64").Path == "" {
+	if r.Mode.Mode == host.ModeNested && tool("qemu-system-x86_64").Path == "" {
 		p = append(p, "nested mode needs qemu-system-x86_64: install the Debian package "+nested.DebianQEMU+" (make deps)")
 	}
-	if r.Mode.Mode == nested.ModeNative && !r.KVM.HardwareBacked {
+	if r.Mode.Mode == host.ModeNative && !r.KVM.HardwareBacked {
 		p = append(p, "native mode without hardware-backed KVM: "+r.KVM.Detail)
 	}
-	if r.Mode.Mode == nested.ModeNative && r.KVM.Present && !r.KVM.Usable {
+	if r.Mode.Mode == host.ModeNative && r.KVM.Present && !r.KVM.Usable {
 		p = append(p, "/dev/kvm cannot be opened by this user")
 	}
 	if !r.Guest.Built {

@@ -1,11 +1,10 @@
-package nested
+package host
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
+	"sync"
 )
 
 // KVM flavours.
@@ -33,6 +32,10 @@ type KVMInfo struct {
 var sysRoot = "/"
 
 func sysPath(p string) string { return strings.TrimSuffix(sysRoot, "/") + p }
+
+// KVM is InspectKVM's answer, computed once per process: every command,
+// the doctor, the results and the hypervisor's hints read the same fact.
+var KVM = sync.OnceValue(InspectKVM)
 
 // InspectKVM looks at /dev/kvm and at the modules under /sys/module to tell
 // hardware-backed KVM from kvm_pvm. The module names are the ground truth:
@@ -63,6 +66,8 @@ func InspectKVM() KVMInfo {
 		k.Flavour = FlavourNone
 		k.Detail = "/dev/kvm is missing"
 	case loaded("kvm_pvm"):
+		// Checked before the vendor modules: kvm_pvm can be loaded beside
+		// one that has no hardware to drive.
 		k.Flavour = FlavourPVM
 		k.Detail = "/dev/kvm is kvm_pvm, a software virtualizer without VT-x or AMD-V: a Linux guest cannot reach user space under it"
 	case loaded("kvm_intel"):
@@ -103,67 +108,4 @@ func cpuVirtFlag() string {
 		return ""
 	}
 	return ""
-}
-
-// Modes.
-const (
-	ModeAuto   = "auto"
-	ModeNative = "native"
-	ModeNested = "nested"
-)
-
-// Decision is the mode a VM-running command uses, and why. It is printed and
-// recorded in results.
-type Decision struct {
-	Mode   string  `json:"mode"` // native or nested
-	Reason string  `json:"reason"`
-	KVM    KVMInfo `json:"kvm"`
-}
-
-// Emulated reports whether figures measured under this decision are
-// emulated: in nested mode and inside L1 they are.
-func (d Decision) Emulated() bool { return d.Mode == ModeNested || Inside() }
-
-// ErrBadMode is returned by Decide for a mode it does not know.
-var ErrBadMode = errors.New("unknown mode")
-
-// Decide turns --mode into a decision. auto picks native where /dev/kvm is
-// hardware-backed and nested otherwise. Inside L1 the answer is always
-// native: L1's /dev/kvm is kvm-amd, and there is no third level.
-func Decide(mode string) (Decision, error) {
-	return decide(mode, InspectKVM(), Inside())
-}
-
-func decide(mode string, k KVMInfo, inside bool) (Decision, error) {
-	d := Decision{KVM: k}
-	switch mode {
-	case "", ModeAuto, ModeNative, ModeNested:
-	default:
-		return d, fmt.Errorf("%w %q: want auto, native or nested", ErrBadMode, mode)
-	}
-	if inside {
-		d.Mode = ModeNative
-		d.Reason = "running inside the nested-mode L1 machine, whose " + k.Detail + " (emulated by QEMU)"
-		return d, nil
-	}
-	switch mode {
-	case ModeNative:
-		d.Mode = ModeNative
-		d.Reason = "requested with --mode native; " + k.Detail
-		if !k.HardwareBacked {
-			d.Reason += " (expect the guest to fail)"
-		}
-	case ModeNested:
-		d.Mode = ModeNested
-		d.Reason = "requested with --mode nested; " + k.Detail
-	default:
-		if k.HardwareBacked && k.Usable {
-			d.Mode = ModeNative
-			d.Reason = "auto: " + k.Detail
-		} else {
-			d.Mode = ModeNested
-			d.Reason = "auto: " + k.Detail + ", so the VM runs in an emulated AMD-V machine (QEMU TCG); its timings are emulated"
-		}
-	}
-	return d, nil
 }

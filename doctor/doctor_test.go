@@ -7,30 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/nested"
 )
 
-func TestInspectCgroup(t *testing.T) {
-	c := inspectCgroup("/sys/fs/cgroup")
-	switch c.Version {
-	case "v1", "v2", "hybrid":
-	default:
-		t.Errorf("host cgroup layout %+v, want v1, v2 or hybrid", c)
-	}
-	if c := inspectCgroup(t.TempDir()); c.Version != "none" {
-		t.Errorf("a plain directory is %+v, want none", c)
-	}
-}
-
 func TestInspect(t *testing.T) {
-	r, err := Inspect(context.Background(), nested.ModeAuto)
+	r, err := Inspect(context.Background(), host.ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Mode.Mode != nested.ModeNative && r.Mode.Mode != nested.ModeNested || r.Mode.Reason == "" {
+	if r.Mode.Mode != host.ModeNative && r.Mode.Mode != host.ModeNested || r.Mode.Reason == "" {
 		t.Errorf("mode %+v", r.Mode)
 	}
-	if r.Mode.Mode == nested.ModeNative && !r.KVM.HardwareBacked && !r.InsideL1 {
+	if r.Mode.Mode == host.ModeNative && !r.KVM.HardwareBacked && !r.InsideL1 {
 		t.Errorf("auto chose native without hardware KVM: %+v", r.KVM)
 	}
 	if len(r.Tools) != len(tools) {
@@ -45,7 +34,7 @@ func TestInspect(t *testing.T) {
 			t.Errorf("text report lacks %q:\n%s", want, b.String())
 		}
 	}
-	if _, err := Inspect(context.Background(), "sideways"); !errors.Is(err, nested.ErrBadMode) {
+	if _, err := Inspect(context.Background(), "sideways"); !errors.Is(err, host.ErrBadMode) {
 		t.Errorf("bad mode: %v", err)
 	}
 }
@@ -53,7 +42,7 @@ func TestInspect(t *testing.T) {
 func TestProblems(t *testing.T) {
 	noQEMU := Report{
 		Root:  true,
-		Mode:  nested.Decision{Mode: nested.ModeNested},
+		Mode:  host.Decision{Mode: host.ModeNested},
 		Guest: Guest{Built: true},
 		Tools: []Tool{{Name: "qemu-system-x86_64", Package: nested.DebianQEMU}},
 	}
@@ -63,8 +52,8 @@ func TestProblems(t *testing.T) {
 	}
 	nativePVM := Report{
 		Root:  true,
-		KVM:   nested.KVMInfo{Present: true, Usable: true, Flavour: nested.FlavourPVM, Detail: "kvm_pvm"},
-		Mode:  nested.Decision{Mode: nested.ModeNative},
+		KVM:   host.KVMInfo{Present: true, Usable: true, Flavour: host.FlavourPVM, Detail: "kvm_pvm"},
+		Mode:  host.Decision{Mode: host.ModeNative},
 		Guest: Guest{Built: true},
 	}
 	if p := problems(nativePVM); len(p) != 1 || !strings.Contains(p[0], "kvm_pvm") {
@@ -72,8 +61,8 @@ func TestProblems(t *testing.T) {
 	}
 	fine := Report{
 		Root:  true,
-		KVM:   nested.KVMInfo{Present: true, Usable: true, Flavour: nested.FlavourSVM, HardwareBacked: true},
-		Mode:  nested.Decision{Mode: nested.ModeNative},
+		KVM:   host.KVMInfo{Present: true, Usable: true, Flavour: host.FlavourSVM, HardwareBacked: true},
+		Mode:  host.Decision{Mode: host.ModeNative},
 		Guest: Guest{Built: true},
 	}
 	if p := problems(fine); len(p) != 0 {

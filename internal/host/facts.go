@@ -1,0 +1,77 @@
+package host
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Facts are the machine's identity and size: what results record so that a
+// reader knows where figures were taken. A fact that cannot be read is left
+// empty: it is context, not a measurement, and a missing CPU model must not
+// stop an experiment.
+type Facts struct {
+	Hostname      string
+	KernelRelease string
+	BootID        string
+	CPUModel      string
+	CPUs          int
+	MemTotalKB    uint64
+}
+
+// ReadFacts reads the facts now. The kernel release and boot_id do not
+// change while a process lives, but the hostname may, so this is not cached.
+func ReadFacts() Facts {
+	f := Facts{
+		KernelRelease: readTrim("/proc/sys/kernel/osrelease"),
+		BootID:        readTrim("/proc/sys/kernel/random/boot_id"),
+		CPUModel:      cpuModel("/proc/cpuinfo"),
+		CPUs:          runtime.NumCPU(),
+		MemTotalKB:    memTotalKB("/proc/meminfo"),
+	}
+	f.Hostname, _ = os.Hostname()
+	return f
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func cpuModel(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func memTotalKB(path string) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			n, _ := strconv.ParseUint(fields[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
