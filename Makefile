@@ -9,6 +9,9 @@ PROBE := $(BUILD)/bin/probe
 # from beside twinboot (see container/cmd/twinboot-init), several ms faster
 # per container than re-executing all of twinboot.
 CTINIT := $(BUILD)/bin/twinboot-init
+# Each VM runs in a small VMM process of its own (see hypervisor/vmm),
+# started from beside twinboot; it goes into the nested-mode machine too.
+VMM := $(BUILD)/bin/twinboot-vmm
 
 # twinboot and the probe are static: the same binary runs on the host, in the
 # guest's initramfs and inside the nested-mode lab machine.
@@ -36,7 +39,7 @@ deps:
 
 $(BIN): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
-	$(GO) build -trimpath -o $@ .
+	$(GO) build -trimpath -o $@ ./cmd/twinboot
 
 $(PROBE): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
@@ -46,13 +49,18 @@ $(CTINIT): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
 	$(GO) build -trimpath -o $@ ./container/cmd/twinboot-init
 
-bin: $(BIN) $(CTINIT)
+$(VMM): $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(GO) build -trimpath -o $@ ./hypervisor/cmd/twinboot-vmm
 
-guest: $(BIN) $(CTINIT) $(PROBE)
+bin: $(BIN) $(CTINIT) $(VMM)
+
+guest: $(BIN) $(CTINIT) $(VMM) $(PROBE)
 	$(BIN) guest build --probe $(PROBE)
 
 # Nested mode's L1 machine (Debian's generic kernel via apt-get download, the
-# kvm-amd modules, this twinboot and the guest), cached under build/nested/.
+# kvm-amd modules, this twinboot with its init and VMM, and the guest),
+# cached under build/nested/.
 # Hosts without hardware KVM run the VM side, and its tests, inside it.
 nested: guest
 	$(BIN) nested build

@@ -7,10 +7,13 @@ import (
 
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/hypervisor/vmm"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/tail"
 )
 
-// vmRunner boots the lab kernel and initramfs under our hypervisor. The
+// vmRunner boots the lab kernel and initramfs under our hypervisor, in its
+// own VMM process (package hypervisor/vmm). The
 // probe is told by the kernel command line what to do (power off after
 // READY) and how many getppid calls to make in its burst.
 func vmRunner(opt Options) runner {
@@ -30,14 +33,14 @@ func vmRunner(opt Options) runner {
 			Start:    start,
 			Emulated: opt.Emulated,
 		}
-		vm, err := hypervisor.New(cfg)
-		if err != nil {
+		// The VM runs in a VMM process of its own, so that its memory
+		// figures are the VMM's alone.
+		res, err := vmm.Run(ctx, cfg)
+		if res.Reason == "" && err != nil {
 			side.Reason, side.Error = "setup-failed", err.Error()
 			sink.Emit(event.Failure{Side: event.VM, Err: err.Error()})
 			return side
 		}
-		defer vm.Close()
-		res, err := vm.Run(ctx)
 		side.Reason = string(res.Reason)
 		side.Protocol = res.Protocol
 		side.Phases = res.Phases
@@ -77,12 +80,9 @@ func readyAt(phases []event.Phase, name string) int64 {
 
 // withTail adds the last console lines to an error: a VM that died says
 // why only on its console.
-func withTail(msg string, tail []string) string {
-	if len(tail) == 0 {
+func withTail(msg string, lines []string) string {
+	if len(lines) == 0 {
 		return msg
 	}
-	if len(tail) > 5 {
-		tail = tail[len(tail)-5:]
-	}
-	return msg + "; console tail: " + strings.Join(tail, " | ")
+	return msg + "; console tail: " + strings.Join(tail.Last(lines, 5), " | ")
 }

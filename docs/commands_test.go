@@ -138,7 +138,7 @@ func twinbootBinary(t *testing.T) string {
 		return bin
 	}
 	bin := filepath.Join(t.TempDir(), "twinboot")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/twinboot/twinboot")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/twinboot/twinboot/cmd/twinboot")
 	cmd.Dir = ".." // the module root: this package is <root>/docs
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -50,6 +50,12 @@ const (
 
 // Config describes one VM. Kernel is a bzImage or an ELF vmlinux with a PVH
 // note; which one is decided by its contents, not its name.
+//
+// A Config travels whole, as JSON, to the VMM process that runs the VM
+// (package hypervisor/vmm): every field that is plain data passes through
+// unchanged, new ones included. Fields that cannot travel (writers,
+// readers, sinks, the start instant on this process's clock) are tagged
+// `json:"-"` and wired by package vmm over the process's pipes.
 type Config struct {
 	Kernel   string
 	Initrd   string // optional
@@ -58,18 +64,18 @@ type Config struct {
 	CPUs     int    // 0 means 1
 	// Console receives the guest's serial output, a line (or a short burst)
 	// at a time, never a write per byte.
-	Console io.Writer
+	Console io.Writer `json:"-"`
 	// Input, if set, feeds the UART's receiver: what a user types into the
 	// lab's shell. It is read by a goroutine until it returns an error.
-	Input io.Reader
+	Input io.Reader `json:"-"`
 	// Events receives event.Phase values as the boot progresses and
 	// event.Console values as console output is flushed.
-	Events  event.Sink
+	Events  event.Sink    `json:"-"`
 	Timeout time.Duration // 0 means no limit beyond the Run context
 
 	// Start is the instant phases are measured from ("process start"); the
 	// CLI passes the time its process started. Zero means the call to New.
-	Start time.Time
+	Start time.Time `json:"-"`
 	// Emulated marks every phase as measured on an emulated machine (nested
 	// mode), so that nobody compares it with native figures.
 	Emulated bool

@@ -117,8 +117,8 @@ func craftPVH(o elfOpts) []byte {
 	)
 	le := binary.LittleEndian
 	note := make([]byte, 12, 24)
-	le.PutUint32(note[0:], 4) // "Xen\0"
-	le.PutUint32(note[4:], 4) // a 32-bit entry address
+	le.PutUint32(note[0:], 4)  // "Xen\0"
+	le.PutUint32(note[4:], 4)  // a 32-bit entry address
 	le.PutUint32(note[8:], 18) // XEN_ELFNOTE_PHYS32_ENTRY
 	note = append(note, "Xen\x00"...)
 	note = le.AppendUint32(note, entry)

@@ -19,12 +19,13 @@ import (
 
 // initramfsRecipe changes whenever the layout below changes, so that cached
 // archives built by an older twinboot are not reused.
-const initramfsRecipe = "l1-initramfs-v2"
+const initramfsRecipe = "l1-initramfs-v3"
 
 // initramfsInputs is everything L1's root file system is made of.
 type initramfsInputs struct {
 	Binary  string // static twinboot: /bin/twinboot and /init
 	Init    string // static twinboot-init, beside it in /bin; "" if not built
+	VMM     string // static twinboot-vmm, beside it in /bin; "" if not built
 	Busybox string // static busybox: a shell for debugging and scripts
 	Kernel  Kernel
 	Guest   *guest.Artifacts // nil when the guest is not built
@@ -36,7 +37,7 @@ type initramfsInputs struct {
 func (in initramfsInputs) key() (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, initramfsRecipe, in.Kernel.Package, in.Kernel.Version)
-	files := []string{in.Binary, in.Init, in.Busybox}
+	files := []string{in.Binary, in.Init, in.VMM, in.Busybox}
 	files = append(files, in.Kernel.Modules...)
 	// Every peer file by path, size and time: a package upgrade changes them.
 	files = append(files, in.Peers.Files...)
@@ -131,6 +132,11 @@ func writeInitramfs(w io.Writer, in initramfsInputs) error {
 		// The container runtime starts its init from beside the twinboot
 		// executable; without it, it re-executes all of twinboot instead.
 		c.File(l1CtInit, 0o755, in.Init)
+	}
+	if in.VMM != "" {
+		// Each VM runs in a VMM process of its own, started from beside
+		// the twinboot executable.
+		c.File(l1VMM, 0o755, in.VMM)
 	}
 	c.File(l1Busybox, 0o755, in.Busybox)
 	for _, a := range busyboxApplets {

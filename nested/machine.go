@@ -162,7 +162,10 @@ func Prepare(ctx context.Context, opt Options) (*Machine, error) {
 		return nil, fmt.Errorf("%w (install busybox-static)", err)
 	}
 	progress := func(s string) { opt.Sink.Emit(event.Log{Msg: "nested: " + s}) }
-	if in.Init, err = resolveCtInit(in.Binary); err != nil {
+	if in.Init, err = resolveHelper(in.Binary, ctInitName, "containers in L1"); err != nil {
+		progress(err.Error())
+	}
+	if in.VMM, err = resolveHelper(in.Binary, vmmName, "VMs in L1"); err != nil {
 		progress(err.Error())
 	}
 	if opt.Peers {
@@ -232,15 +235,16 @@ func resolveBinary(opt Options) (string, error) {
 	return filepath.Abs(p)
 }
 
-// resolveCtInit finds the container init beside the twinboot binary going
-// into L1 (make bin builds both). Without it L1 still works: the runtime
-// re-executes twinboot as the init, only more slowly.
-func resolveCtInit(binary string) (string, error) {
-	p := filepath.Join(filepath.Dir(binary), ctInitName)
+// resolveHelper finds the helper binary name (the container init, the VMM)
+// beside the twinboot binary going into L1 (make bin builds them all).
+// Without it L1 still works: twinboot re-executes itself as the helper,
+// only more slowly and larger; instead says what does that.
+func resolveHelper(binary, name, instead string) (string, error) {
+	p := filepath.Join(filepath.Dir(binary), name)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("no %s beside %s for L1 (make bin builds it); containers in L1 re-execute twinboot instead", ctInitName, binary)
+		return "", fmt.Errorf("no %s beside %s for L1 (make bin builds it); %s re-execute twinboot instead", name, binary, instead)
 	}
-	if err := checkStatic(p, ctInitName); err != nil {
+	if err := checkStatic(p, name); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -170,6 +170,10 @@ const (
 	// l1CtInit is the container init beside l1Twinboot, where the runtime
 	// looks for it.
 	l1CtInit = "/bin/" + ctInitName
+	// vmmName is vmm.BinaryName, the VMM process that runs each VM: in L1
+	// too beside l1Twinboot, where package hypervisor/vmm looks for it.
+	vmmName = "twinboot-vmm"
+	l1VMM   = "/bin/" + vmmName
 	// l1PeersManifest lists the peers copied from the host, with versions.
 	l1PeersManifest = "/etc/twinboot-peers.json"
 )

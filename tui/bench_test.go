@@ -8,13 +8,14 @@ import (
 
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/lab"
 )
 
 // busyModel is the heaviest screen the lab draws: a finished run with a
 // full console, 50 bench runs with statistics, the lessons panel and the
 // full help open.
 func busyModel(b *testing.B, w, h int) Model {
-	m := testModel(b, &Replay{}, w, h)
+	m := testModel(b, &lab.Replay{}, w, h)
 	for _, ev := range stream(b, "run-nested.handwritten.jsonl") {
 		m.apply(ev)
 	}
@@ -59,7 +60,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		m := New(ctx, &Replay{}, Options{Lessons: DocsLessons, Renderer: plain()})
+		m := New(ctx, &lab.Replay{}, Options{Lessons: DocsLessons, Renderer: plain()})
 		m.width, m.height = 120, 40
 		_ = m.View()
 	}

@@ -12,7 +12,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/lab"
 )
 
 // stream reads a recorded (or, until the engine runs, hand-written) event
@@ -24,7 +26,7 @@ func stream(t testing.TB, name string) []event.Event {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	evs, err := ReadStream(f)
+	evs, err := lab.ReadStream(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func plain() *lipgloss.Renderer {
 	return r
 }
 
-func testModel(t testing.TB, eng Engine, w, h int) Model {
+func testModel(t testing.TB, eng lab.Engine, w, h int) Model {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

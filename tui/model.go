@@ -11,8 +11,10 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/lab"
 )
 
 // Options configures the lab.
@@ -31,7 +33,7 @@ type Options struct {
 
 // Model is the lab's bubbletea model.
 type Model struct {
-	engine Engine
+	engine lab.Engine
 	opts   Options
 	jobs   *jobs
 	st     styles
@@ -71,7 +73,7 @@ type benchState struct {
 }
 
 // New builds the lab's model. ctx bounds every engine call the lab makes.
-func New(ctx context.Context, engine Engine, opts Options) Model {
+func New(ctx context.Context, engine lab.Engine, opts Options) Model {
 	if opts.BenchRuns <= 0 {
 		opts.BenchRuns = 10
 	}
@@ -116,7 +118,7 @@ type startMsg struct{ kind jobKind }
 // shellReadyMsg carries a prepared shell; shellDoneMsg its end.
 type shellReadyMsg struct {
 	side event.Side
-	cmd  ShellCommand
+	cmd  lab.Shell
 	err  error
 }
 
@@ -147,7 +149,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = fmt.Sprintf("shell in the %s: %v", sideName(msg.side), msg.err)
 			return m, nil
 		}
-		c := &bannerShell{ShellCommand: msg.cmd, side: msg.side}
+		c := &bannerShell{Shell: msg.cmd, side: msg.side}
 		return m, tea.Exec(c, func(err error) tea.Msg { return shellDoneMsg{side: msg.side, err: err} })
 	case shellDoneMsg:
 		if msg.err != nil {

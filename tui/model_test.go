@@ -11,13 +11,15 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/lab"
 )
 
 func TestRunStreamState(t *testing.T) {
 	evs := stream(t, "run-nested.handwritten.jsonl")
-	m := testModel(t, &Replay{Source: "fixture", Events: evs}, 120, 40)
+	m := testModel(t, &lab.Replay{Source: "fixture", Events: evs}, 120, 40)
 	m, cmd := press(m, "r")
 	if !m.Busy() {
 		t.Fatal("r did not start a run")
@@ -89,7 +91,7 @@ func (b *blocking) Run(ctx context.Context, sink event.Sink) error {
 	return ctx.Err()
 }
 func (b *blocking) Bench(ctx context.Context, _ int, sink event.Sink) error { return b.Run(ctx, sink) }
-func (b *blocking) Shell(context.Context, event.Side) (ShellCommand, error) {
+func (b *blocking) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell in this test")
 }
 func (b *blocking) Export(context.Context, compare.Results, string) ([]string, error) {
@@ -165,10 +167,10 @@ func TestRerunCancelsThenRestarts(t *testing.T) {
 }
 
 func TestReplayRefusesWhatItCannotDo(t *testing.T) {
-	m := testModel(t, &Replay{Source: "fixture"}, 120, 40)
+	m := testModel(t, &lab.Replay{Source: "fixture"}, 120, 40)
 	m, cmd := press(m, "b")
 	m, _ = drive(t, m, cmd)
-	if !strings.Contains(m.status, "bench failed") || !strings.Contains(m.status, ErrReplay.Error()) {
+	if !strings.Contains(m.status, "bench failed") || !strings.Contains(m.status, lab.ErrReplay.Error()) {
 		t.Errorf("bench on a replay: status %q", m.status)
 	}
 	m, cmd = press(m, "e")
@@ -178,7 +180,7 @@ func TestReplayRefusesWhatItCannotDo(t *testing.T) {
 	}
 	m, cmd = press(m, "s")
 	m, _ = drive(t, m, cmd)
-	if !strings.Contains(m.status, "shell in the virtual machine") || !strings.Contains(m.status, ErrReplay.Error()) {
+	if !strings.Contains(m.status, "shell in the virtual machine") || !strings.Contains(m.status, lab.ErrReplay.Error()) {
 		t.Errorf("shell on a replay: status %q", m.status)
 	}
 }
@@ -190,12 +192,12 @@ type scripted struct {
 }
 
 func (s *scripted) Run(ctx context.Context, sink event.Sink) error {
-	return (&Replay{Events: s.run}).Run(ctx, sink)
+	return (&lab.Replay{Events: s.run}).Run(ctx, sink)
 }
 func (s *scripted) Bench(ctx context.Context, runs int, sink event.Sink) error {
-	return (&Replay{Events: s.bench}).Run(ctx, sink)
+	return (&lab.Replay{Events: s.bench}).Run(ctx, sink)
 }
-func (s *scripted) Shell(context.Context, event.Side) (ShellCommand, error) {
+func (s *scripted) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell here")
 }
 func (s *scripted) Export(_ context.Context, _ compare.Results, dir string) ([]string, error) {
@@ -260,7 +262,7 @@ func TestBenchProgressAndExport(t *testing.T) {
 }
 
 func TestLessonsLanguageKeepsStep(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	m, _ = press(m, "l")
 	if !m.lessons.open {
 		t.Fatal("l did not open the lessons")
@@ -293,7 +295,7 @@ func TestLessonsLanguageKeepsStep(t *testing.T) {
 }
 
 func TestLessonsMissing(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	m.lessons = newLessons(func(lang string) ([]Lesson, error) {
 		return nil, fmt.Errorf("unknown lesson language %q", lang)
 	}, "en")
@@ -332,7 +334,7 @@ func TestKeysListed(t *testing.T) {
 }
 
 func TestHelpToggle(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	short := m.View()
 	m, _ = press(m, "?")
 	full := m.View()
@@ -342,7 +344,7 @@ func TestHelpToggle(t *testing.T) {
 }
 
 func TestFailureShownAsText(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	m.apply(compare.RunStarted{Total: 1, Mode: "native"})
 	m.apply(event.Failure{Side: event.VM, Err: "KVM_EXIT_INTERNAL_ERROR at rip 0xffffffff81000000"})
 	m.apply(event.Failure{Err: "container: cgroup: permission denied"})
@@ -358,7 +360,7 @@ func TestViewFitsTerminal(t *testing.T) {
 	evs := stream(t, "run-nested.handwritten.jsonl")
 	for _, size := range [][2]int{{200, 60}, {120, 40}, {100, 30}, {99, 29}, {80, 24}, {60, 20}, {40, 12}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			m := testModel(t, &Replay{}, size[0], size[1])
+			m := testModel(t, &lab.Replay{}, size[0], size[1])
 			for _, ev := range evs {
 				m.apply(ev)
 			}
@@ -379,7 +381,7 @@ func TestViewFitsTerminal(t *testing.T) {
 // The real lessons (package docs) load in both languages, and L keeps the
 // step on every step of the course.
 func TestDocsLessonsSwitch(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	m.lessons = newLessons(DocsLessons, "en")
 	if m.lessons.err != "" || len(m.lessons.lessons) == 0 {
 		t.Fatalf("docs lessons: %q", m.lessons.err)
@@ -406,7 +408,7 @@ func TestDocsLessonsSwitch(t *testing.T) {
 
 // A re-run outlines the previous run's phases until they are reached again.
 func TestRerunOutlinesPreviousPhases(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	for _, ev := range stream(t, "run-nested.handwritten.jsonl") {
 		m.apply(ev)
 	}
@@ -425,28 +427,10 @@ func TestRerunOutlinesPreviousPhases(t *testing.T) {
 	}
 }
 
-func TestReadStreamErrors(t *testing.T) {
-	for _, tc := range []struct{ name, in, want string }{
-		{"bad json", "{oops\n", "line 1"},
-		{"unknown kind", `{"kind":"phase","data":{}}` + "\n" + `{"kind":"nope","data":{}}` + "\n", "line 2"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ReadStream(strings.NewReader(tc.in))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one naming %q", err, tc.want)
-			}
-		})
-	}
-	evs, err := ReadStream(strings.NewReader("\n" + `{"kind":"log","data":{"msg":"hi"}}` + "\n\n"))
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("blank lines: %v, %d events", err, len(evs))
-	}
-}
-
 // A step points at the part of the screen it talks about, with a » that is
 // text, not colour, and the marks stay when the language changes.
 func TestLessonPointsAtScreen(t *testing.T) {
-	m := testModel(t, &Replay{}, 120, 40)
+	m := testModel(t, &lab.Replay{}, 120, 40)
 	for _, ev := range stream(t, "run-nested.handwritten.jsonl") {
 		m.apply(ev)
 	}

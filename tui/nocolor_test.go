@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/twinboot/twinboot/lab"
 )
 
 // With the default renderer (Options.Renderer nil, as `twinboot lab` runs)
@@ -14,7 +16,7 @@ import (
 func TestNoColor(t *testing.T) {
 	evs := stream(t, "run-nested.handwritten.jsonl")
 	view := func() string {
-		m := testModel(t, &Replay{}, 120, 40)
+		m := testModel(t, &lab.Replay{}, 120, 40)
 		// What lipgloss.DefaultRenderer does, on a writer we can give.
 		m.st = newStyles(lipgloss.NewRenderer(&bytes.Buffer{}))
 		m.help = m.st.help()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/twinboot/twinboot/lab"
 )
 
 // ErrCleanup means the engine did not finish cleaning up in time after the
@@ -17,7 +19,7 @@ var ErrCleanup = errors.New("engine still running after quit")
 // Whatever way the program ends (q, Ctrl-C, SIGTERM, an error), Run cancels
 // every engine call and waits up to cleanup for it to return, because the
 // engine removes its VMs, containers and mounts on the way out.
-func Run(ctx context.Context, engine Engine, opts Options, cleanup time.Duration, progOpts ...tea.ProgramOption) error {
+func Run(ctx context.Context, engine lab.Engine, opts Options, cleanup time.Duration, progOpts ...tea.ProgramOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := New(ctx, engine, opts)

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/lab"
 )
 
 // escaper is implemented by shells with an escape key; it says how a student leaves a shell. The lab prints it before
@@ -15,23 +16,23 @@ type escaper interface{ Escape() string }
 // bannerShell prints which side the shell is in and how to leave it, then
 // runs the engine's shell.
 type bannerShell struct {
-	ShellCommand
+	lab.Shell
 	side   event.Side
 	stdout io.Writer
 }
 
 func (b *bannerShell) SetStdout(w io.Writer) {
 	b.stdout = w
-	b.ShellCommand.SetStdout(w)
+	b.Shell.SetStdout(w)
 }
 
 func (b *bannerShell) Run() error {
 	leave := "type exit"
-	if e, ok := b.ShellCommand.(escaper); ok && e.Escape() != "" {
+	if e, ok := b.Shell.(escaper); ok && e.Escape() != "" {
 		leave = "type exit or press " + e.Escape()
 	}
 	if b.stdout != nil {
 		fmt.Fprintf(b.stdout, "\r\n── twinboot lab: shell in the %s. To go back to the lab, %s. ──\r\n\r\n", sideName(b.side), leave)
 	}
-	return b.ShellCommand.Run()
+	return b.Shell.Run()
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/event"
 )

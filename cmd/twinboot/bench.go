@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/internal/host"
+)
+
+func benchCmd() *cobra.Command {
+	e := newExperimentFlags(true)
+	var format, out string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark: N interleaved VM/container runs, statistics, peers",
+		Long: "Boot the VM and the container N times, interleaved (VM, container, VM, …), and report\n" +
+			"min, median, p90 and max per metric with the VM/container ratio run by run.",
+		Args: noArgs,
+	}
+	cmd.Flags().AddFlagSet(e.fs)
+	mode := modeFlag(cmd.Flags(), host.ModeAuto, "; nested runs the whole experiment there")
+	cmd.Flags().StringVar(&format, "format", "table", "table, json (schema "+compare.Schema+") or csv (one row per run and side)")
+	cmd.Flags().StringVar(&out, "out", "", "write the results to this file instead of stdout")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		write, err := resultsWriter(format)
+		if err != nil {
+			return err
+		}
+		res, err := runExperiment(cmd, e, *mode)
+		if res.Schema == "" {
+			return err
+		}
+		if werr := writeResults(out, cmd.OutOrStdout(), res, write); werr != nil {
+			return werr
+		}
+		return err
+	}
+	return cmd
+}
+
+// resultsWriter picks the writer for --format, before anything is measured.
+func resultsWriter(format string) (func(io.Writer, compare.Results) error, error) {
+	switch format {
+	case "table":
+		return compare.WriteTable, nil
+	case "json":
+		return compare.WriteJSON, nil
+	case "csv":
+		return func(w io.Writer, r compare.Results) error { return compare.WriteCSV(w, compare.Rows(r)) }, nil
+	}
+	return nil, usagef("unknown format %q (want table, json or csv)", format)
+}
+
+// writeResults writes to path, or to stdout when path is empty. A file is
+// written whole or not at all: to a temporary name, then renamed.
+func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
+	if path == "" {
+		return write(stdout, res)
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if err := write(f, res); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write results: %w", err)
+	}
+	return os.Rename(tmp, path)
+}

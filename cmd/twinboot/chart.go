@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twinboot/twinboot/compare"
+)
+
+func chartCmd() *cobra.Command {
+	var out, formats string
+	cmd := &cobra.Command{
+		Use:   "chart results.json [--out DIR] [--format svg,png]",
+		Short: "Draw SVG/PNG charts from a results file",
+		Long: "Draw the charts of a results file (from `run --json` or `bench --format json`):\n" +
+			"boot phases, memory, and the distribution of time to READY.",
+		Args: func(_ *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return usagef("which results file? (write one with: twinboot bench --format json --out results.json)")
+			case len(args) > 1:
+				return usagef("one results file at a time, got also %q", args[1:])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "charts", "directory to write the charts into")
+	cmd.Flags().StringVar(&formats, "format", "svg,png", "svg, png or both (comma-separated)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		fmts, err := compare.ParseFormats(formats)
+		if err != nil {
+			return usagef("--format: %v", err)
+		}
+		res, err := compare.ReadResultsFile(args[0])
+		if err != nil {
+			return err
+		}
+		files, err := compare.Charts(res, out, fmts)
+		for _, f := range files {
+			fmt.Fprintln(cmd.OutOrStdout(), f)
+		}
+		return err
+	}
+	return cmd
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/twinboot/twinboot/doctor"
+	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/testutil"
+	"github.com/twinboot/twinboot/nested/nestedtest"
+)
+
+func TestDoctorJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"doctor", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r doctor.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, out.String())
+	}
+	if want := host.KVM().Flavour; r.KVM.Flavour != want {
+		t.Errorf("kvm flavour %q, want %q", r.KVM.Flavour, want)
+	}
+	if r.Mode.Mode == "" || r.Mode.Reason == "" {
+		t.Errorf("no mode decision: %+v", r.Mode)
+	}
+}
+
+func TestNestedUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"doctor", "--mode", "sideways"}, 2, "unknown mode"},
+		{[]string{"doctor", "extra"}, 2, "no arguments"},
+		{[]string{"nested"}, 2, "needs a subcommand"},
+		{[]string{"nested", "fly"}, 2, "unknown nested subcommand"},
+		{[]string{"nested", "run"}, 2, "needs a command"},
+		{[]string{"nested", "build", "x"}, 2, "no arguments"},
+		{[]string{"nested", "run", "--qemu", "/nonexistent/qemu-system-x86_64", "--", "version"}, 1, "install the Debian package qemu-system-x86"},
+	} {
+		var errb bytes.Buffer
+		if code := dispatch(tc.args, io.Discard, &errb); code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	root := rootCmd()
+	cmd, args, err := root.Find([]string{"vm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.ParseFlags([]string{"--mode", "nested", "--mem", "64M", "--json", "--", "-x"}); err != nil {
+		t.Fatal(err)
+	}
+	args = cmd.Flags().Args()
+	want := []string{"vm", "--json=true", "--mem=64M", "--mode=nested", "--", "-x"}
+	if got := commandLine(cmd, args); !reflect.DeepEqual(got, want) {
+		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+}
+
+// TestVMModeNested runs `twinboot vm --mode nested --json` end to end: the
+// command re-runs itself in L1, where the VM boots under kvm-amd, and the
+// host relays its JSON lines, whose phases are labelled emulated.
+func TestVMModeNested(t *testing.T) {
+	if host.InsideL1() {
+		t.Skip("already inside L1")
+	}
+	testutil.Guest(t)
+	nestedtest.Options(t) // skips (fails under make test) without QEMU or build/bin/twinboot
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"vm", "--mode", "nested", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	var sawMode, sawResult, sawEmulated bool
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(line, `"kind":"vm-result"`) {
+			sawResult = true
+			continue
+		}
+		ev, err := event.Decode([]byte(line))
+		if err != nil {
+			t.Errorf("stdout line is not an event: %q (%v)", line, err)
+			continue
+		}
+		switch e := ev.(type) {
+		case event.Log:
+			sawMode = sawMode || strings.HasPrefix(e.Msg, "mode nested")
+		case event.Phase:
+			if !e.Emulated {
+				t.Errorf("phase %q from L1 not labelled emulated", e.Name)
+			}
+			sawEmulated = true
+		}
+	}
+	if !sawMode || !sawResult || !sawEmulated {
+		t.Errorf("mode line %v, vm-result %v, phases %v in:\n%s", sawMode, sawResult, sawEmulated, out.String())
+	}
+}

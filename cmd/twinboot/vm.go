@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/hypervisor/vmm"
+	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/nested"
+)
+
+// processStart is as close to the process's start as Go lets us get: package
+// variables are initialised before main runs.
+var processStart = time.Now()
+
+func vmCmd() *cobra.Command {
+	var (
+		v                     vmFlags
+		cmdline               string
+		timeout               time.Duration
+		jsonOut, quiet, stdin bool
+	)
+	cmd := &cobra.Command{
+		Use:   "vm",
+		Short: "Boot the guest under twinboot's own KVM hypervisor",
+		Long: "Boot the guest as a VM under twinboot's own KVM hypervisor, in a VMM process of its own,\n" +
+			"and report what it measured.",
+		Args: noArgs,
+	}
+	fs := cmd.Flags()
+	v.add(fs, "the lab kernel's bzImage from 'make guest'; --initrd none for no initrd")
+	fs.StringVar(&cmdline, "cmdline", hypervisor.DefaultCmdline, "kernel command line")
+	fs.DurationVar(&timeout, "timeout", hypervisor.DefaultTimeout, "give up after this long (0: never)")
+	fs.BoolVar(&jsonOut, "json", false, "print events and the result as JSON lines on stdout")
+	fs.BoolVar(&quiet, "quiet", false, "do not copy the guest console to stderr")
+	fs.BoolVar(&stdin, "stdin", false, "feed standard input to the guest's serial port (with twinboot.mode=shell on the command line)")
+	mode := modeFlag(fs, host.ModeAuto, "")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		// Without hardware KVM, run this same command inside nested mode's
+		// L1 machine and relay its output; with --stdin, what this process
+		// reads goes into L1 too.
+		decision, done, err := relayNested(cmd, args, *mode, relayInput{stdin: stdin})
+		if done {
+			return err
+		}
+		kernel, initrd := v.kernel, v.initrd
+		if kernel == "" || initrd == "" {
+			a, err := guest.Load(guest.BuildDir())
+			if err != nil {
+				return fmt.Errorf("default kernel and initrd: %w (or pass --kernel and --initrd)", err)
+			}
+			if kernel == "" {
+				kernel = a.BzImage
+			}
+			if initrd == "" {
+				initrd = a.Initramfs
+			}
+		}
+		if initrd == "none" {
+			initrd = ""
+		}
+		cfg := hypervisor.Config{
+			Kernel: kernel, Initrd: initrd, Cmdline: cmdline, MemBytes: v.mem.bytes,
+			CPUs: v.cpus, Timeout: timeout, Start: processStart,
+			Emulated: decision.Emulated(),
+		}
+		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if !quiet && !jsonOut {
+			cfg.Console = stderr
+		}
+		if stdin {
+			cfg.Input = os.Stdin
+		}
+		if jsonOut {
+			cfg.Events = func(ev event.Event) { event.Write(stdout, ev) }
+		}
+		// Inside L1, the events also travel to the host's twinboot.
+		cfg.Events = nested.Tee(cfg.Events, nested.EventTap())
+		return runVM(cfg, jsonOut, stdout, stderr)
+	}
+	return cmd
+}
+
+func runVM(cfg hypervisor.Config, jsonOut bool, stdout, stderr io.Writer) error {
+	res, runErr := vmm.Run(context.Background(), cfg)
+	if res.Reason == "" && runErr != nil {
+		// The VM was never made (hypervisor.New's error).
+		if jsonOut {
+			event.Write(stdout, event.Failure{Side: event.VM, Err: runErr.Error()})
+		}
+		return runErr
+	}
+	if jsonOut {
+		b, err := json.Marshal(struct {
+			Kind string            `json:"kind"`
+			Data hypervisor.Result `json:"data"`
+		}{"vm-result", res})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+		if runErr != nil {
+			event.Write(stdout, event.Failure{Side: event.VM, Err: runErr.Error()})
+		}
+	} else {
+		printVMResult(stdout, res)
+	}
+	if runErr != nil {
+		if !jsonOut && len(res.ConsoleTail) > 0 {
+			fmt.Fprintf(stderr, "last console lines:\n")
+			for _, l := range res.ConsoleTail {
+				fmt.Fprintf(stderr, "  | %s\n", l)
+			}
+		}
+		var code = 1
+		if errors.Is(runErr, hypervisor.ErrTimeout) {
+			code = 124 // as timeout(1)
+		}
+		fmt.Fprintf(stderr, "twinboot vm: %v\n", runErr)
+		return exitError{code}
+	}
+	return nil
+}
+
+func printVMResult(w io.Writer, r hypervisor.Result) {
+	fmt.Fprintf(w, "reason:   %s (status %d)\n", r.Reason, r.Status)
+	fmt.Fprintf(w, "protocol: %s, %d vCPU(s)\n", r.Protocol, r.CPUs)
+	if r.Detail != "" {
+		fmt.Fprintf(w, "detail:   %s\n", r.Detail)
+	}
+	fmt.Fprintf(w, "phases (host monotonic):\n")
+	for _, p := range r.Phases {
+		em := ""
+		if p.Emulated {
+			em = "  (emulated)"
+		}
+		fmt.Fprintf(w, "  %-22s %10.3f ms%s\n", p.Name, float64(p.At)/1e6, em)
+	}
+	fmt.Fprintf(w, "exits:   ")
+	keys := make([]string, 0, len(r.Exits))
+	for k := range r.Exits {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, " %s=%d", k, r.Exits[k])
+	}
+	fmt.Fprintf(w, "\nio ports:")
+	ports := make([]int, 0, len(r.IOPorts))
+	for p := range r.IOPorts {
+		ports = append(ports, int(p))
+	}
+	sort.Ints(ports)
+	for _, p := range ports {
+		fmt.Fprintf(w, " %#x=%d", p, r.IOPorts[uint16(p)])
+	}
+	m := r.Memory
+	fmt.Fprintf(w, "\nmemory:   configured %d MiB, touched %.1f MiB, VMM overhead %.1f MiB (peak RSS of the VMM process %.1f MiB)\n",
+		m.ConfiguredBytes>>20, mib(m.TouchedBytes), mib(m.VMMOverheadBytes), mib(m.HWMBytes))
+	if rep := r.Report; rep != nil {
+		fmt.Fprintf(w, "guest:    kernel %s, %d CPU(s)", rep.KernelRelease, rep.CPUs)
+		if rep.MemTotalKB != nil {
+			fmt.Fprintf(w, ", MemTotal %d KiB", *rep.MemTotalKB)
+		}
+		if rep.UptimeSec != nil {
+			fmt.Fprintf(w, ", probe started at guest uptime %.3f s", *rep.UptimeSec)
+		}
+		fmt.Fprintf(w, "\n          boot_id %s\n", rep.BootID)
+	} else {
+		fmt.Fprintf(w, "guest:    no READY line seen\n")
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
