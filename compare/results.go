@@ -1,11 +1,3 @@
-// Package compare runs one workload twice, as a VM (package hypervisor) and as
-// a container (package container), measures both the same way, and explains
-// the difference: boot phases, memory, and the facts that show whether the
-// kernel is shared. It also runs peers (QEMU, runc, crun), computes N-run
-// statistics and writes results (JSON, CSV) and charts (SVG, PNG).
-//
-// compare emits typed events (events.go) while it works; the TUI, the --json
-// output and the nested-mode transport all consume the same stream.
 package compare
 
 import (

@@ -1,22 +1,26 @@
 // Package container is twinboot's own container runtime: small enough to read
 // in one sitting, complete enough to run an OCI bundle written by `runc spec`.
 //
-// A run goes through the phases DESIGN.md names, and each file holds one
-// step:
+// A run goes through its phases (spec.go: cgroup ready, clone, pivot_root
+// done, exec probe, READY seen), and each file holds one step. Reading them
+// in this order tells the story:
 //
-//   - config.go, unsupported.go, lookpath.go: the OCI runtime-spec is read
-//     and checked, every field the runtime does not implement is named in one
-//     error (never ignored), and the program is found inside the rootfs;
-//   - state_linux.go: what a run puts on the host is recorded first, so that
-//     a run whose parent was SIGKILLed is cleaned up by the next one;
-//   - cgroup_linux.go: a cgroup is made under the caller's own cgroup, on the
+//  1. spec.go, config.go, unsupported.go, lookpath.go: what a run is asked
+//     for; the OCI runtime-spec is read and checked, every field the runtime
+//     does not implement is named in one error (never ignored), and the
+//     program is found inside the rootfs.
+//  2. state_linux.go: what a run puts on the host is recorded first, so that
+//     a run whose parent was SIGKILLed is cleaned up by the next one.
+//  3. cgroup_linux.go: a cgroup is made under the caller's own cgroup, on the
 //     v1, v2 or hybrid layout, with the memory, pids and cpu limits
-//     (containerd/cgroups does the writing);
-//   - run_linux.go: the init is started with new namespaces given to
-//     clone(2), moved into the cgroup, and followed to the workload's exit;
-//   - internal/ctinit: the init itself, which builds the root file tree
+//     (containerd/cgroups does the writing).
+//  4. run_linux.go: the init is started with new namespaces given to
+//     clone(2), moved into the cgroup, and followed to the workload's exit.
+//  5. internal/ctinit: the init itself, which builds the root file tree
 //     (overlay, /proc, /dev, /sys), pivots into it, enters its cgroup
 //     namespace, drops privileges and executes the workload.
+//  6. memory_linux.go, output.go, overlay_linux.go: what a run measures and
+//     how its output and writable layer are handled.
 //
 // The init is a separate small program, container/cmd/twinboot-init, when it
 // sits beside the running executable; otherwise the running executable is

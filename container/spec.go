@@ -46,7 +46,10 @@ type Spec struct {
 	ForwardSignals bool
 }
 
-// Phase names, in order (DESIGN.md, "Boot phases").
+// Phase names, in order, each a host monotonic time from the start of the
+// run: the run started, the cgroup is ready, clone(2) returned, the init
+// has pivoted into the rootfs, it executes the probe, the host sees the
+// probe's READY line.
 const (
 	PhaseProcessStart = "process start"
 	PhaseCgroupReady  = "cgroup ready"
@@ -82,7 +85,8 @@ type Result struct {
 type Memory struct {
 	// CgroupPeakBytes is the cgroup's high-water mark: v1
 	// memory.max_usage_in_bytes, v2 memory.peak. It is the figure to compare:
-	// the rusage of a Go-spawned child is polluted by its parent (DESIGN.md).
+	// ru_maxrss of a Go-spawned child is wrong (Go starts it with vfork, so
+	// the figure carries the parent's resident set).
 	CgroupPeakBytes uint64 `json:"cgroup_peak_bytes"`
 	// RSSBytes and PSSBytes are summed over the container's processes, read
 	// from /proc/<pid>/smaps_rollup when the READY line is seen. A workload

@@ -24,7 +24,8 @@
 //  7. bzimage.go, bootparams.go  the Linux x86 boot protocol for a bzImage:
 //     the setup header, the "zero page", the e820 memory map.
 //  8. pvh.go, pvh_start.go  the other door into Linux: an ELF vmlinux with a
-//     PVH entry note, which skips the decompressor.
+//     PVH entry note (found by package elfnote), which skips the
+//     decompressor.
 //  9. load.go          reading a kernel and initrd, checking they fit, and
 //     writing them and the command line into guest memory.
 //  10. mptable.go      how the guest finds its CPUs and how ISA interrupts
@@ -44,7 +45,9 @@
 // failure or a timeout are not.
 //
 // The public API is New, (*VM).Run and (*VM).Close; Result is what a run
-// measured. Unsafe code lives only in *_unsafe.go files and x86-specific code
+// measured. Package hypervisor/vmm runs each VM in a small process of its
+// own (hypervisor/cmd/twinboot-vmm), which is how twinboot's commands use
+// this package; package hypervisor/elfnote reads the PVH note. Unsafe code lives only in *_unsafe.go files and x86-specific code
 // in *_amd64.go files. The package builds everywhere but runs only on
 // linux/amd64; elsewhere New returns ErrUnsupported (unsupported.go).
 package hypervisor

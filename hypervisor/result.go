@@ -5,9 +5,12 @@ import (
 	"github.com/twinboot/twinboot/internal/event"
 )
 
-// Names of the VM's boot phases (DESIGN.md, "Boot phases"), in order. The
-// sixth phase, "probe started", is a guest-side time: it travels in
-// Result.Report.UptimeSec and is never mixed with these host timestamps.
+// Names of the VM's boot phases, in order, each a host monotonic time from
+// Config.Start: the process started, KVM's VM and guest memory are ready,
+// the kernel is loaded, the first KVM_RUN, the first byte on the serial
+// port, the host sees the probe's READY line. One more phase, "probe
+// started", is a guest-side time: it travels in Result.Report.UptimeSec and
+// is never mixed with these host timestamps.
 const (
 	PhaseProcessStart = "process start"
 	PhaseVMReady      = "VM and memory ready"

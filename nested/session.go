@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/reexec"
 )
 
 // Session is one running L1. Jobs run one after another; several L2 runs
@@ -141,12 +141,12 @@ func (m *Machine) Boot(ctx context.Context) (*Session, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, s.qemuErr
 	cmd.ExtraFiles = []*os.File{conW, m.initrd} // fds 3 and initrdFD
 	// Own process group, so that a terminal's Ctrl-C reaches twinboot (which
-	// then kills QEMU and cleans up) rather than QEMU alone; and Pdeathsig, so
-	// that QEMU dies with twinboot even when twinboot is SIGKILLed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// then kills QEMU and cleans up) rather than QEMU alone; started pinned,
+	// so that QEMU dies with twinboot even when twinboot is SIGKILLed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.cmd = cmd
 	s.started = time.Now()
-	err = startPinned(cmd, func(err error) {
+	err = reexec.StartPinned(cmd, func(err error) {
 		s.exitErr = err
 		close(s.exited)
 	})
@@ -443,27 +443,6 @@ func (s *Session) pumpInput(id int, r io.Reader, over <-chan struct{}) {
 			return
 		}
 	}
-}
-
-// startPinned starts cmd from a goroutine locked to its OS thread, and waits
-// for it there. Pdeathsig fires when the *thread* that forked the child
-// ends, not the process; Go may end a thread when some goroutine that locked
-// it exits. Keeping the forking thread busy until QEMU exits means only
-// twinboot's own death sends QEMU its SIGKILL.
-func startPinned(cmd *exec.Cmd, exited func(error)) error {
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// Never unlocked: the thread is discarded when this goroutine ends,
-		// which is after QEMU is gone.
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		exited(cmd.Wait())
-	}()
-	return <-started
 }
 
 // kill ends QEMU at once: L1 has no disk to corrupt.

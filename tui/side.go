@@ -103,9 +103,10 @@ func (s *sideState) addPhase(p event.Phase) {
 	}
 }
 
-// isReadyPhase recognises the last phase of a side, "READY seen" in
-// DESIGN.md, so the card can show the time before the side's full
-// measurement arrives. Upper case only: "cgroup ready" is an earlier phase.
+// isReadyPhase recognises the last phase of a side, "READY seen" (the host
+// saw the probe's READY line; hypervisor.PhaseReady, container.PhaseReady),
+// so the card can show the time before the side's full measurement
+// arrives. Upper case only: "cgroup ready" is an earlier phase.
 func isReadyPhase(name string) bool { return strings.Contains(name, "READY") }
 
 // ready reports the time to READY, from the final measurement if there is

@@ -1,7 +1,3 @@
-// Package report defines the one line the probe prints, TWINBOOT-READY {json},
-// and how the host parses it. The same type describes the world as seen from
-// inside a VM and from inside a container, which is what makes the two
-// comparable field by field.
 package report
 
 import (

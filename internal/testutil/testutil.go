@@ -1,4 +1,3 @@
-// Package testutil holds helpers shared by twinboot's tests.
 package testutil
 
 import (

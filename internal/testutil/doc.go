@@ -1,0 +1,2 @@
+// Package testutil holds helpers shared by twinboot's tests.
+package testutil
