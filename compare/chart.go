@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/twinboot/twinboot/internal/host"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -102,7 +103,7 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 
 // footer is the second title line of every chart.
 func footer(res Results) string {
-	mode := "native"
+	mode := host.ModeNative
 	if res.Emulated {
 		mode = "emulated (nested mode: timings not comparable with native ones)"
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/host"
 )
 
 // Defaults for Options fields left zero.
@@ -73,7 +74,7 @@ func (o Options) withDefaults() Options {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Mode == "" {
-		o.Mode = "native"
+		o.Mode = host.ModeNative
 	}
 	return o
 }
@@ -90,7 +91,7 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: negative timeout %v", ErrBadOptions, o.Timeout)
 	case o.Kernel == "" || o.Initrd == "" || o.Guest.Rootfs == "":
 		return fmt.Errorf("%w: no guest kernel, initramfs or rootfs (%v)", ErrBadOptions, guest.ErrNotBuilt)
-	case o.Mode != "native" && o.Mode != "nested":
+	case o.Mode != host.ModeNative && o.Mode != host.ModeNested:
 		return fmt.Errorf("%w: mode %q (want native or nested)", ErrBadOptions, o.Mode)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/twinboot/twinboot/internal/host"
 )
 
 // compactWidth and compactHeight: below either, the lab drops the metric
@@ -92,7 +93,7 @@ func (m Model) headerView(w int) string {
 		line = lipgloss.JoinVertical(lipgloss.Left, line,
 			m.st.banner.Width(w).Render("REPLAY of "+m.opts.Info.Replay+": nothing is booting; these are recorded events."))
 	}
-	if !m.emulated && m.mode != "nested" {
+	if !m.emulated && m.mode != host.ModeNested {
 		return line
 	}
 	msg := "NESTED MODE: this host has no hardware virtualization, so the lab runs inside an emulated AMD-V machine (QEMU, software emulation). Every time shown is emulated: compare VM with container here, never with native figures."
