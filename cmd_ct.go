@@ -51,7 +51,21 @@ type ctRunFlags struct {
 	userns, json, readOnly        bool
 	timeout                       time.Duration
 	mode                          string
+	capAdd                        listFlag
 }
+
+// listFlag is a flag that may be given several times, each value a
+// comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+const capAddUsage = "give the container a capability back (e.g. NET_RAW, SYS_ADMIN, ALL; repeatable or comma-separated);\n" +
+	"by default it keeps only runc's three: AUDIT_WRITE, KILL, NET_BIND_SERVICE"
 
 func ctRun(args []string, stdout, stderr io.Writer) error {
 	var f ctRunFlags
@@ -63,6 +77,7 @@ func ctRun(args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&f.pids, "pids", 0, "maximum number of processes (default: none)")
 	fs.Float64Var(&f.cpus, "cpu", 0, "CPU quota in cores, e.g. 0.5 (default: none)")
 	fs.StringVar(&f.hostname, "hostname", "", "container hostname (default: the config's, else "+container.DefaultHostname+")")
+	fs.Var(&f.capAdd, "cap-add", capAddUsage)
 	fs.BoolVar(&f.userns, "userns", false, "add a user namespace (container root is an unprivileged host uid)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "with --rootfs or the lab rootfs: a read-only root, no overlay (for kernels without overlayfs)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
@@ -112,6 +127,10 @@ func (f *ctRunFlags) spec(cmd []string) (container.Spec, error) {
 	s := container.Spec{
 		Bundle: f.bundle, Rootfs: f.rootfs, Args: cmd, Hostname: f.hostname,
 		PidsLimit: f.pids, CPUs: f.cpus, UserNS: f.userns, Timeout: f.timeout, ReadOnlyRoot: f.readOnly,
+		CapAdd: f.capAdd,
+	}
+	if _, err := container.ParseCapabilities(f.capAdd); err != nil {
+		return s, fmt.Errorf("%w: --cap-add: %v", errUsage, err)
 	}
 	if f.mem != "" {
 		n, err := parseSize(f.mem)
@@ -195,6 +214,8 @@ func ctSpec(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("twinboot ct spec", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rootfs := fs.String("rootfs", "", "root directory the config points at (default: the lab rootfs from 'make guest')")
+	var capAdd listFlag
+	fs.Var(&capAdd, "cap-add", capAddUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: twinboot ct spec [--rootfs DIR] [-- CMD ARGS] > config.json\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -217,9 +238,13 @@ func ctSpec(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	spec, err := container.NewSpec(abs, fs.Args(), capAdd)
+	if err != nil {
+		return fmt.Errorf("%w: --cap-add: %v", errUsage, err)
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(container.DefaultSpec(abs, fs.Args()))
+	return enc.Encode(spec)
 }
 
 func absDir(dir string) (string, error) {

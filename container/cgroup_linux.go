@@ -65,6 +65,9 @@ func newCgroup(id string, res *specs.LinuxResources, record func([]string) error
 		r.Pids = &specs.LinuxPids{Limit: new(int64(-1))}
 		res = &r
 	}
+	if len(res.Devices) > 0 {
+		res = withDefaultDevices(res)
+	}
 	var c *cgroup
 	var err error
 	switch v := cgroupVersion(); v {
@@ -119,7 +122,6 @@ func newCgroup1(version, name string, res *specs.LinuxResources, record func([]s
 		subs = append(subs, cgroup1.NewCpu(cgroupRoot))
 	}
 	if len(res.Devices) > 0 {
-		res = withDefaultDevices(res)
 		subs = append(subs, cgroup1.NewDevices(cgroupRoot))
 	}
 	if m := res.Memory; m != nil && m.Limit != nil && m.Swap == nil {
@@ -172,6 +174,9 @@ func newCgroup2(name string, res *specs.LinuxResources, record func([]string) er
 		return nil, err
 	}
 	r := cgroup2.ToResources(res)
+	// The device rules become a BPF program attached to the cgroup
+	// (cgroup v2 has no devices.allow file); ToResources leaves them out.
+	r.Devices = res.Devices
 	// The memory and pids controllers are enabled even without a limit:
 	// only then does the cgroup have memory.peak and pids.current to read.
 	// (On v1 every hierarchy is always there.)
@@ -189,8 +194,10 @@ func newCgroup2(name string, res *specs.LinuxResources, record func([]string) er
 }
 
 // withDefaultDevices adds, after the config's device rules, the devices every
-// container gets as bind mounts in its /dev. A runc-spec config denies all
-// devices and relies on the runtime for these, as runc does.
+// container gets in its /dev (null, zero, full, random, urandom, tty), the
+// pty devices and /dev/ptmx. A runc-spec config denies all devices and relies
+// on the runtime for these, as runc does. Anything else can be neither
+// opened nor created (mknod), whatever the container's capabilities.
 func withDefaultDevices(res *specs.LinuxResources) *specs.LinuxResources {
 	r := *res
 	r.Devices = append([]specs.LinuxDeviceCgroup(nil), res.Devices...)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config is everything the container's init needs, worked out by the
@@ -33,14 +35,16 @@ type Config struct {
 	OOMScoreAdj   *int
 	Caps          *CapsOp
 	NoNewPrivs    bool
-	PopulateDev   bool // /dev is a fresh tmpfs: add the default devices
-	UserNS        bool // mknod is refused: bind-mount the host's device nodes
+	Seccomp       *SeccompOp // nil: no filter
+	Sysctls       []Sysctl   // written under /proc/sys before it is made read-only
+	PopulateDev   bool       // /dev is a fresh tmpfs: add the default devices
+	UserNS        bool       // mknod is refused: bind-mount the host's device nodes
 }
 
 // ProtocolVersion changes whenever Config's encoding does. A separately
 // built init binary refuses a parent that speaks another version, instead of
 // misreading it.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 type MountOp struct {
 	Source, Dest, Type string
@@ -56,6 +60,19 @@ type RlimitOp struct {
 type CapsOp struct {
 	Bounding, Effective, Permitted, Inheritable uint64
 	Ambient                                     []uint
+}
+
+// SeccompOp is a compiled seccomp filter: seccomp(2)'s flags and the BPF
+// program, instruction by instruction.
+type SeccompOp struct {
+	Flags   uint
+	Program []unix.SockFilter
+}
+
+// Sysctl is one kernel parameter of the container's own namespaces, by its
+// dotted name (net.ipv4.ping_group_range).
+type Sysctl struct {
+	Key, Value string
 }
 
 // Encode writes c as lines of tab-separated fields; strings are quoted so
@@ -108,6 +125,18 @@ func (c *Config) Encode() []byte {
 		f := []string{"caps", u(k.Bounding), u(k.Effective), u(k.Permitted), u(k.Inheritable)}
 		for _, a := range k.Ambient {
 			f = append(f, u(uint64(a)))
+		}
+		line(f...)
+	}
+	for _, k := range c.Sysctls {
+		line("sysctl", q(k.Key), q(k.Value))
+	}
+	if sc := c.Seccomp; sc != nil {
+		// One line: flags, then four numbers per instruction.
+		f := make([]string, 0, 2+4*len(sc.Program))
+		f = append(f, "seccomp", u(uint64(sc.Flags)))
+		for _, in := range sc.Program {
+			f = append(f, u(uint64(in.Code)), u(uint64(in.Jt)), u(uint64(in.Jf)), u(uint64(in.K)))
 		}
 		line(f...)
 	}
@@ -176,6 +205,19 @@ func Decode(r *bufio.Reader) (*Config, error) {
 				k.Ambient = append(k.Ambient, uint(d.uint()))
 			}
 			c.Caps = k
+		case "sysctl":
+			c.Sysctls = append(c.Sysctls, Sysctl{Key: d.str(), Value: d.str()})
+		case "seccomp":
+			sc := &SeccompOp{Flags: uint(d.uint())}
+			if len(d.f)%4 != 0 {
+				return nil, fmt.Errorf("init config: seccomp program of %d numbers, not whole instructions", len(d.f))
+			}
+			sc.Program = make([]unix.SockFilter, 0, len(d.f)/4)
+			for len(d.f) > 0 && d.err == nil {
+				sc.Program = append(sc.Program, unix.SockFilter{
+					Code: uint16(d.uint()), Jt: uint8(d.uint()), Jf: uint8(d.uint()), K: uint32(d.uint())})
+			}
+			c.Seccomp = sc
 		default:
 			return nil, fmt.Errorf("init config: unknown line %q", f[0])
 		}
