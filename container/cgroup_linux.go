@@ -200,7 +200,13 @@ func newCgroup2(name string, res *specs.LinuxResources, record func([]string) er
 // opened nor created (mknod), whatever the container's capabilities.
 func withDefaultDevices(res *specs.LinuxResources) *specs.LinuxResources {
 	r := *res
-	r.Devices = append([]specs.LinuxDeviceCgroup(nil), res.Devices...)
+	r.Devices = make([]specs.LinuxDeviceCgroup, 0, len(res.Devices)+len(ctinit.DefaultDevices)+2)
+	for _, d := range res.Devices {
+		if d.Type == "" {
+			d.Type = "a" // unset means all devices (runtime-spec)
+		}
+		r.Devices = append(r.Devices, d)
+	}
 	for _, d := range ctinit.DefaultDevices {
 		maj, min := d.Major, d.Minor
 		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &maj, Minor: &min, Access: "rwm"})

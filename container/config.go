@@ -261,10 +261,18 @@ func override(oci *specs.Spec, s Spec) error {
 	}
 	if s.UserNS && !hasNamespace(l, specs.UserNamespace) {
 		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		if hasCgroupMount(oci) && !hasNamespace(l, specs.CgroupNamespace) {
+			// The kernel lets a user namespace mount only a cgroup
+			// namespace it owns (a `runc spec` config has none).
+			l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+		}
 	}
 	if hasNamespace(l, specs.UserNamespace) && len(l.UIDMappings) == 0 {
 		l.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
 		l.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+	}
+	if hasNamespace(l, specs.UserNamespace) {
+		fitPingRange(l)
 	}
 	if oci.Hostname != "" && !hasNamespace(l, specs.UTSNamespace) {
 		// Without its own UTS namespace the container would rename the host.
@@ -286,6 +294,15 @@ const (
 func hasNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
 	for _, ns := range l.Namespaces {
 		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasCgroupMount(s *specs.Spec) bool {
+	for _, m := range s.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
 			return true
 		}
 	}

@@ -47,6 +47,21 @@ var DefaultCapabilities = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_
 // groups, in the container's network namespace only.
 var defaultSysctls = map[string]string{"net.ipv4.ping_group_range": "0 2147483647"}
 
+// fitPingRange narrows the default ping range to the groups a user
+// namespace maps: the kernel refuses a range with a group the container's
+// namespace cannot name (EINVAL).
+func fitPingRange(l *specs.Linux) {
+	const key = "net.ipv4.ping_group_range"
+	if l.Sysctl[key] != defaultSysctls[key] || len(l.GIDMappings) == 0 {
+		return
+	}
+	lo, hi := l.GIDMappings[0].ContainerID, l.GIDMappings[0].ContainerID+l.GIDMappings[0].Size-1
+	for _, m := range l.GIDMappings[1:] {
+		lo, hi = min(lo, m.ContainerID), max(hi, m.ContainerID+m.Size-1)
+	}
+	l.Sysctl[key] = fmt.Sprintf("%d %d", lo, hi)
+}
+
 // defaultCapabilities returns the five capability sets of a default
 // container. Inheritable stays empty, as in runc since CVE-2022-29162: an
 // inheritable capability would let a file with inheritable file
