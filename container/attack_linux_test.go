@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -177,24 +178,23 @@ func TestCapAdd(t *testing.T) {
 	}
 }
 
+//go:embed testdata/runc-spec.json
+var runcSpecJSON []byte
+
 // runcSpecBundle writes the config `runc spec` (Debian's runc 1.1.5) writes,
 // kept in testdata so that the test also runs in L1, which has no runc;
 // only its args, terminal and root path are changed.
 func runcSpecBundle(t *testing.T, rootfs string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/runc-spec.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := json.Unmarshal(runcSpecJSON, &m); err != nil {
 		t.Fatal(err)
 	}
 	p := m["process"].(map[string]any)
 	p["terminal"] = false
 	p["args"] = []any{"/init"}
 	m["root"].(map[string]any)["path"] = rootfs
-	b, _ = json.Marshal(m)
+	b, _ := json.Marshal(m)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
 		t.Fatal(err)

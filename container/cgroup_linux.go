@@ -202,8 +202,16 @@ func withDefaultDevices(res *specs.LinuxResources) *specs.LinuxResources {
 	r := *res
 	r.Devices = make([]specs.LinuxDeviceCgroup, 0, len(res.Devices)+len(ctinit.DefaultDevices)+2)
 	for _, d := range res.Devices {
+		// Unset means "all" (runtime-spec); the v2 device program
+		// needs it spelt out.
 		if d.Type == "" {
-			d.Type = "a" // unset means all devices (runtime-spec)
+			d.Type = "a"
+		}
+		if d.Major == nil {
+			d.Major = new(int64(-1))
+		}
+		if d.Minor == nil {
+			d.Minor = new(int64(-1))
 		}
 		r.Devices = append(r.Devices, d)
 	}
