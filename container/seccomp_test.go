@@ -187,3 +187,81 @@ func TestSeccompRefused(t *testing.T) {
 		}
 	}
 }
+
+// The compiled default profile agrees, for every system call number of the
+// table and a spread of argument values, with the rules read directly
+// (first matching rule wins): the search tree and the chains lose nothing.
+func TestSeccompMatchesRules(t *testing.T) {
+	prof := DefaultSpec("/", nil).Linux.Seccomp
+	def, _ := seccompReturn(prof.DefaultAction, prof.DefaultErrnoRet)
+	verdict := func(nr int, args []uint64) uint32 {
+		for _, r := range prof.Syscalls {
+			named := false
+			for _, n := range r.Names {
+				if seccompSyscalls[n] == nr {
+					named = true
+				}
+			}
+			if !named {
+				continue
+			}
+			ok := true
+			for _, a := range r.Args {
+				v := args[a.Index]
+				switch a.Op {
+				case specs.OpEqualTo:
+					ok = ok && v == a.Value
+				case specs.OpNotEqual:
+					ok = ok && v != a.Value
+				case specs.OpLessThan:
+					ok = ok && v < a.Value
+				case specs.OpLessEqual:
+					ok = ok && v <= a.Value
+				case specs.OpGreaterThan:
+					ok = ok && v > a.Value
+				case specs.OpGreaterEqual:
+					ok = ok && v >= a.Value
+				case specs.OpMaskedEqual:
+					ok = ok && v&a.Value == a.ValueTwo
+				}
+			}
+			if ok {
+				ret, _ := seccompReturn(r.Action, r.ErrnoRet)
+				return ret
+			}
+		}
+		return def
+	}
+	argSets := [][]uint64{
+		{0, 0, 0, 0, 0, 0}, {1, 2, 3, 4, 5, 6}, {16, 3, 0, 0, 0, 0}, {40, 1, 0, 0, 0, 0},
+		{unix.CLONE_NEWUSER, 0, 0, 0, 0, 0}, {0xffffffff, 0x20008, 8, 0, 0, 0}, {^uint64(0), ^uint64(0), 0, 0, 0, 0},
+	}
+	op, err := compileSeccomp(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("default profile: %d rules, %d instructions", len(prof.Syscalls), len(op.Program))
+	for nr := 0; nr < 470; nr++ {
+		for _, args := range argSets {
+			if got, want := runFilter(t, prof, auditArchX86_64, nr, args...), verdict(nr, args); got != want {
+				t.Errorf("nr %d args %v: filter %#x, rules %#x", nr, args, got, want)
+			}
+		}
+	}
+}
+
+// With every capability given back, the profile is at its largest; it must
+// still fit the kernel's limit.
+func TestSeccompLargestProfileFits(t *testing.T) {
+	s, err := NewSpec("/", nil, []string{"ALL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := compileSeccomp(s.Linux.Seccomp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(op.Program) > bpfMaxInstructions {
+		t.Errorf("%d instructions", len(op.Program))
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/twinboot/twinboot/guest/probe/internal/observe"
 	"github.com/twinboot/twinboot/guest/report"
 )
@@ -25,6 +27,19 @@ const (
 )
 
 const defaultSyscalls = 10000
+
+// startMono is the probe's first act: package main's variables are
+// initialised before anything else of the probe's runs (after the Go
+// runtime and the standard library's initialisers).
+var startMono = monotonicNow()
+
+func monotonicNow() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
 
 // ownKernel is set when the kernel command line carries twinboot.mode=,
 // that is when the probe runs in a VM that twinboot booted to run it. Other
@@ -98,6 +113,7 @@ func run(args []string) int {
 	}
 
 	r.Mode = *mode
+	r.StartMonoNS = startMono
 	observe.Files(root, &r)
 	observe.Live(&r)
 	burst := observe.SyscallBurst(*syscalls)

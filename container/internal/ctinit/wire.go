@@ -2,6 +2,8 @@ package ctinit
 
 import (
 	"bufio"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,7 +46,7 @@ type Config struct {
 // ProtocolVersion changes whenever Config's encoding does. A separately
 // built init binary refuses a parent that speaks another version, instead of
 // misreading it.
-const ProtocolVersion = 2
+const ProtocolVersion = 3
 
 type MountOp struct {
 	Source, Dest, Type string
@@ -132,13 +134,16 @@ func (c *Config) Encode() []byte {
 		line("sysctl", q(k.Key), q(k.Value))
 	}
 	if sc := c.Seccomp; sc != nil {
-		// One line: flags, then four numbers per instruction.
-		f := make([]string, 0, 2+4*len(sc.Program))
-		f = append(f, "seccomp", u(uint64(sc.Flags)))
+		// The program as hex of its 8-byte instructions: decoding a
+		// thousand-odd instructions as decimal numbers cost the init
+		// about a millisecond when measured here, hex a few µs.
+		raw := make([]byte, 0, 8*len(sc.Program))
 		for _, in := range sc.Program {
-			f = append(f, u(uint64(in.Code)), u(uint64(in.Jt)), u(uint64(in.Jf)), u(uint64(in.K)))
+			raw = binary.LittleEndian.AppendUint16(raw, in.Code)
+			raw = append(raw, in.Jt, in.Jf)
+			raw = binary.LittleEndian.AppendUint32(raw, in.K)
 		}
-		line(f...)
+		line("seccomp", u(uint64(sc.Flags)), hex.EncodeToString(raw))
 	}
 	line("end")
 	return []byte(b.String())
@@ -209,13 +214,14 @@ func Decode(r *bufio.Reader) (*Config, error) {
 			c.Sysctls = append(c.Sysctls, Sysctl{Key: d.str(), Value: d.str()})
 		case "seccomp":
 			sc := &SeccompOp{Flags: uint(d.uint())}
-			if len(d.f)%4 != 0 {
-				return nil, fmt.Errorf("init config: seccomp program of %d numbers, not whole instructions", len(d.f))
+			raw, err := hex.DecodeString(d.next())
+			if err != nil || len(raw)%8 != 0 {
+				return nil, fmt.Errorf("init config: seccomp program is not whole instructions (%d bytes, %v)", len(raw), err)
 			}
-			sc.Program = make([]unix.SockFilter, 0, len(d.f)/4)
-			for len(d.f) > 0 && d.err == nil {
-				sc.Program = append(sc.Program, unix.SockFilter{
-					Code: uint16(d.uint()), Jt: uint8(d.uint()), Jf: uint8(d.uint()), K: uint32(d.uint())})
+			sc.Program = make([]unix.SockFilter, len(raw)/8)
+			for i := range sc.Program {
+				in := raw[8*i:]
+				sc.Program[i] = unix.SockFilter{Code: binary.LittleEndian.Uint16(in), Jt: in[2], Jf: in[3], K: binary.LittleEndian.Uint32(in[4:])}
 			}
 			c.Seccomp = sc
 		default:
