@@ -12,11 +12,16 @@
 //   - cgroup_linux.go: a cgroup is made under the caller's own cgroup, on the
 //     v1, v2 or hybrid layout, with the memory, pids and cpu limits
 //     (containerd/cgroups does the writing);
+//   - security.go, seccomp.go: the walls besides the namespaces, runc's
+//     defaults: three capabilities, no_new_privs, the engines' seccomp
+//     profile compiled to a BPF search tree, device rules, namespaced
+//     sysctls only; attack_linux_test.go tries every takeover they stop;
 //   - run_linux.go: the init is started with new namespaces given to
 //     clone(2), moved into the cgroup, and followed to the workload's exit;
 //   - internal/ctinit: the init itself, which builds the root file tree
 //     (overlay, /proc, /dev, /sys), pivots into it, enters its cgroup
-//     namespace, drops privileges and executes the workload.
+//     namespace, drops privileges, loads the seccomp filter and executes
+//     the workload.
 //
 // The init is a separate small program, container/cmd/twinboot-init, when it
 // sits beside the running executable; otherwise the running executable is
