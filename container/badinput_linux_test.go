@@ -37,9 +37,23 @@ func TestBadInputs(t *testing.T) {
 			m["hooks"] = map[string]any{"prestart": []any{map[string]any{"path": "/bin/true"}}}
 			m["process"].(map[string]any)["apparmorProfile"] = "docker-default"
 			m["process"].(map[string]any)["terminal"] = true
-			m["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"}
-			m["linux"].(map[string]any)["sysctl"] = map[string]any{"net.ipv4.ip_forward": "1"}
-		})}, ErrUnsupported, []string{"hooks", "process.apparmorProfile", "process.terminal", "linux.seccomp", "linux.sysctl"}},
+			m["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock"}
+		})}, ErrUnsupported, []string{"hooks", "process.apparmorProfile", "process.terminal", "linux.seccomp.listenerPath"}},
+		// A kernel parameter that is not the container's own would change
+		// the host; one of a namespace the container lacks likewise.
+		{"host sysctl", Spec{Bundle: bundleWith(func(m map[string]any) {
+			m["linux"].(map[string]any)["sysctl"] = map[string]any{"kernel.core_pattern": "|/tmp/x"}
+		})}, ErrBadConfig, []string{"kernel.core_pattern", "not namespaced"}},
+		{"sysctl without its namespace", Spec{Bundle: bundleWith(func(m map[string]any) {
+			l := m["linux"].(map[string]any)
+			l["sysctl"] = map[string]any{"net.ipv4.ip_forward": "1"}
+			l["namespaces"] = []any{map[string]any{"type": "mount"}, map[string]any{"type": "pid"}}
+			delete(m, "hostname")
+		})}, ErrBadConfig, []string{"net.ipv4.ip_forward", "network namespace"}},
+		{"seccomp notify", Spec{Bundle: bundleWith(func(m map[string]any) {
+			m["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_NOTIFY"}
+		})}, ErrUnsupported, []string{"SCMP_ACT_NOTIFY"}},
+		{"unknown capability", Spec{Rootfs: rootfs, CapAdd: []string{"CAP_FLY"}}, ErrBadConfig, []string{"CAP_FLY"}},
 		{"missing rootfs", Spec{Rootfs: filepath.Join(emptyDir, "no-rootfs")}, ErrNoRootfs, []string{"no-rootfs"}},
 		{"bundle root missing", Spec{Bundle: bundleWith(func(m map[string]any) {
 			m["root"].(map[string]any)["path"] = "does-not-exist"

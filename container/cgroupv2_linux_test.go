@@ -82,11 +82,12 @@ func TestCgroupV2(t *testing.T) {
 	})
 	t.Run("limits are written", func(t *testing.T) {
 		var out bytes.Buffer
-		// A cgroup2 mount inside the cgroup namespace shows the
-		// container's own cgroup, with the limits the runtime wrote.
-		res := run(t, container.Spec{MemoryLimit: 48 << 20, PidsLimit: 20, CPUs: 0.5, Stdout: &out, Args: []string{"/bin/sh", "-c",
-			"mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg && cat /tmp/cg/memory.max /tmp/cg/pids.max /tmp/cg/cpu.max"}})
-		want := "50331648\n20\n50000 100000\n"
+		// The default spec's read-only cgroup2 mount, inside the cgroup
+		// namespace, shows the container's own cgroup with the limits
+		// the runtime wrote; writing them back is refused.
+		res := run(t, container.Spec{MemoryLimit: 48 << 20, PidsLimit: 20, CPUs: 0.5, Stdout: &out, Stderr: &out, Args: []string{"/bin/sh", "-c",
+			"cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max; echo max > /sys/fs/cgroup/pids.max || echo refused"}})
+		want := "50331648\n20\n50000 100000\n/bin/sh: can't create /sys/fs/cgroup/pids.max: Read-only file system\nrefused\n"
 		if res.ExitCode != 0 || out.String() != want {
 			t.Errorf("exit %d, limits %q, want %q", res.ExitCode, out.String(), want)
 		}

@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/twinboot/twinboot/container/internal/ctinit"
 	"github.com/twinboot/twinboot/guest/report"
 )
 
@@ -25,14 +26,18 @@ const DefaultHostname = "twinboot"
 // config is a validated run: an OCI spec with Spec's overrides applied, plus
 // the facts the runtime worked out while checking it.
 type config struct {
-	OCI    *specs.Spec
-	Rootfs string // absolute path of the root directory on the host
-	Exe    string // args[0] resolved inside the rootfs (absolute, container view)
+	OCI     *specs.Spec
+	Rootfs  string            // absolute path of the root directory on the host
+	Exe     string            // args[0] resolved inside the rootfs (absolute, container view)
+	Seccomp *ctinit.SeccompOp // linux.seccomp compiled, or nil
 }
 
 // DefaultSpec returns the OCI spec that `twinboot ct spec` writes and that a
-// run without a bundle uses: the namespaces and mounts of `runc spec` minus
-// the terminal, so that runc, crun and twinboot run the same thing.
+// run without a bundle uses: what `runc spec` writes (namespaces, mounts,
+// capabilities, rlimits, no_new_privs, the deny-all device rule, masked and
+// read-only paths), plus the cgroup namespace, the engines' default seccomp
+// profile and ping for every group (security.go says why each is there), and
+// minus the terminal, so that runc, crun and twinboot run the same thing.
 //
 // The root is read-only: runc then never writes into a rootfs that twinboot
 // runs share. (twinboot itself gives a read-only root no overlay; a writable
@@ -41,29 +46,51 @@ func DefaultSpec(rootfs string, args []string) *specs.Spec {
 	if len(args) == 0 {
 		args = DefaultArgs
 	}
+	caps := defaultCapabilities()
+	mounts := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}
+	if cgroupVersion() != "v1" {
+		// The container's own cgroup (its cgroup namespace is rooted
+		// there), read-only: it can read its limits, not raise them. A
+		// v1-only host has no single tree to show.
+		mounts = append(mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
+			Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
+	}
+	sysctl := map[string]string{}
+	for k, v := range defaultSysctls {
+		sysctl[k] = v
+	}
 	return &specs.Spec{
 		// The oldest version with every field used here, so that older
 		// runtimes (crun 1.8 refuses "1.3.0") accept the bundle too.
 		Version: "1.0.2",
 		Process: &specs.Process{
-			Args: append([]string(nil), args...),
-			Env:  []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/"},
-			Cwd:  "/",
+			Args:            append([]string(nil), args...),
+			Env:             []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/"},
+			Cwd:             "/",
+			Capabilities:    caps,
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
+			NoNewPrivileges: true,
 		},
 		Root:     &specs.Root{Path: rootfs, Readonly: true},
 		Hostname: DefaultHostname,
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-		},
+		Mounts:   mounts,
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
 			},
+			Resources: &specs.LinuxResources{
+				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+			},
+			Sysctl:  sysctl,
+			Seccomp: defaultSeccomp(caps.Bounding),
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
@@ -145,13 +172,25 @@ func resolve(s Spec) (*config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rootfs %s: %w", s.Rootfs, err)
 		}
-		oci = DefaultSpec(abs, s.Args)
+		if oci, err = NewSpec(abs, s.Args, s.CapAdd); err != nil {
+			return nil, err
+		}
 		// A run without a bundle gets a writable root, as an overlay,
 		// unless asked for a read-only one.
 		oci.Root.Readonly = s.ReadOnlyRoot
 	}
 	if err := override(oci, s); err != nil {
 		return nil, err
+	}
+	if err := checkSysctls(oci.Linux); err != nil {
+		return nil, err
+	}
+	var filter *ctinit.SeccompOp
+	if oci.Linux.Seccomp != nil {
+		var err error
+		if filter, err = compileSeccomp(oci.Linux.Seccomp); err != nil {
+			return nil, err
+		}
 	}
 	if oci.Root == nil || oci.Root.Path == "" {
 		return nil, fmt.Errorf("%w: root.path is empty", ErrNoRootfs)
@@ -166,7 +205,7 @@ func resolve(s Spec) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &config{OCI: oci, Rootfs: oci.Root.Path, Exe: exe}, nil
+	return &config{OCI: oci, Rootfs: oci.Root.Path, Exe: exe, Seccomp: filter}, nil
 }
 
 // override applies Spec's fields on top of the OCI spec. Limits given in Spec
@@ -189,6 +228,11 @@ func override(oci *specs.Spec, s Spec) error {
 	if s.Hostname != "" {
 		oci.Hostname = s.Hostname
 	}
+	caps, err := ParseCapabilities(s.CapAdd)
+	if err != nil {
+		return err
+	}
+	addCapabilities(p, caps)
 	if oci.Linux == nil {
 		oci.Linux = &specs.Linux{}
 	}
@@ -218,10 +262,18 @@ func override(oci *specs.Spec, s Spec) error {
 	}
 	if s.UserNS && !hasNamespace(l, specs.UserNamespace) {
 		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		if hasCgroupMount(oci) && !hasNamespace(l, specs.CgroupNamespace) {
+			// The kernel lets a user namespace mount only a cgroup
+			// namespace it owns (a `runc spec` config has none).
+			l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+		}
 	}
 	if hasNamespace(l, specs.UserNamespace) && len(l.UIDMappings) == 0 {
 		l.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
 		l.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: userNSBase, Size: userNSSize}}
+	}
+	if hasNamespace(l, specs.UserNamespace) {
+		fitPingRange(l)
 	}
 	if oci.Hostname != "" && !hasNamespace(l, specs.UTSNamespace) {
 		// Without its own UTS namespace the container would rename the host.
@@ -243,6 +295,15 @@ const (
 func hasNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
 	for _, ns := range l.Namespaces {
 		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasCgroupMount(s *specs.Spec) bool {
+	for _, m := range s.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
 			return true
 		}
 	}

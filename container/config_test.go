@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/twinboot/twinboot/container/internal/ctinit"
 )
 
@@ -62,6 +64,8 @@ func TestInitConfigRoundTrip(t *testing.T) {
 		UID: 1000, GID: 1000, Groups: []uint32{5, 6}, Rlimits: []ctinit.RlimitOp{{Resource: 7, Soft: 1024, Hard: 4096}}, OOMScoreAdj: &adj,
 		Caps:       &ctinit.CapsOp{Bounding: 1 << 21, Effective: 3, Permitted: 3, Inheritable: 1, Ambient: []uint{0}},
 		NoNewPrivs: true, PopulateDev: true, UserNS: true,
+		Sysctls: []ctinit.Sysctl{{Key: "net.ipv4.ping_group_range", Value: "0 2147483647"}},
+		Seccomp: &ctinit.SeccompOp{Flags: 2, Program: []unix.SockFilter{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 255, K: 0xc000003e}, {Code: 0x06, K: 0x7fff0000}}},
 	}
 	got, err := ctinit.Decode(bufioReader(c.Encode()))
 	if err != nil {

@@ -14,12 +14,17 @@
 //  3. cgroup_linux.go: a cgroup is made under the caller's own cgroup, on the
 //     v1, v2 or hybrid layout, with the memory, pids and cpu limits
 //     (containerd/cgroups does the writing).
-//  4. run_linux.go: the init is started with new namespaces given to
+//  4. security.go, seccomp.go: the walls besides the namespaces, runc's
+//     defaults: three capabilities, no_new_privs, the engines' seccomp
+//     profile compiled to a BPF search tree, device rules, namespaced
+//     sysctls only; attack_linux_test.go tries every takeover they stop.
+//  5. run_linux.go: the init is started with new namespaces given to
 //     clone(2), moved into the cgroup, and followed to the workload's exit.
-//  5. internal/ctinit: the init itself, which builds the root file tree
+//  6. internal/ctinit: the init itself, which builds the root file tree
 //     (overlay, /proc, /dev, /sys), pivots into it, enters its cgroup
-//     namespace, drops privileges and executes the workload.
-//  6. memory_linux.go, output.go, overlay_linux.go: what a run measures and
+//     namespace, drops privileges, loads the seccomp filter and executes
+//     the workload.
+//  7. memory_linux.go, output.go, overlay_linux.go: what a run measures and
 //     how its output and writable layer are handled.
 //
 // The init is a separate small program, container/cmd/twinboot-init, when it

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"sort"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
@@ -34,6 +36,10 @@ func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVer
 		OOMScoreAdj:   p.OOMScoreAdj,
 		NoNewPrivs:    p.NoNewPrivileges,
 		UserNS:        hasNamespace(l, specs.UserNamespace),
+		Seccomp:       cfg.Seccomp,
+	}
+	for _, k := range sortedKeys(l.Sysctl) {
+		c.Sysctls = append(c.Sysctls, ctinit.Sysctl{Key: k, Value: l.Sysctl[k]})
 	}
 	for _, m := range oci.Mounts {
 		flags, data := parseMountOptions(m.Options)
@@ -72,4 +78,13 @@ func capMask(names []string) uint64 {
 		m |= 1 << capNames[n]
 	}
 	return m
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -301,7 +301,7 @@ func (r *runner) handshake() error {
 	}
 	// While the init builds its root file system, join it to the cgroup:
 	// on v1 this is the slow step, and the two overlap.
-	if !r.cmd.SysProcAttr.UseCgroupFD {
+	if r.cg.v1 != nil || !r.cmd.SysProcAttr.UseCgroupFD {
 		if err := r.cg.add(r.cmd.Process.Pid); err != nil {
 			return r.initFailed(err)
 		}

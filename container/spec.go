@@ -24,6 +24,11 @@ type Spec struct {
 	PidsLimit   int64   // 0 = none
 	CPUs        float64 // CPU quota in cores (0.5 = 50 ms per 100 ms), 0 = none
 	UserNS      bool    // add a user namespace, container root = an unprivileged host uid
+	// CapAdd gives the container these capabilities on top of the
+	// config's (names as ParseCapabilities takes them: "NET_RAW",
+	// "CAP_SYS_ADMIN", "ALL"). Without a bundle the default seccomp
+	// profile follows, allowing the system calls they exist for.
+	CapAdd []string
 	// ReadOnlyRoot runs a Rootfs without the writable overlay: the root is
 	// the rootfs itself, read-only (a bundle says this with root.readonly).
 	// For kernels without overlayfs, and the cheapest start.

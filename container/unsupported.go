@@ -64,8 +64,10 @@ func unsupportedFields(s *specs.Spec) []string {
 		}
 	}
 	if l := s.Linux; l != nil {
-		add(len(l.Sysctl) > 0, "linux.sysctl")
-		add(l.Seccomp != nil, "linux.seccomp")
+		if sc := l.Seccomp; sc != nil {
+			add(sc.ListenerPath != "", "linux.seccomp.listenerPath")
+			add(sc.ListenerMetadata != "", "linux.seccomp.listenerMetadata")
+		}
 		add(l.RootfsPropagation != "", "linux.rootfsPropagation")
 		add(l.CgroupsPath != "", "linux.cgroupsPath")
 		add(len(l.Devices) > 0, "linux.devices")

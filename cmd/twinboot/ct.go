@@ -36,7 +36,22 @@ type ctRunFlags struct {
 	cpus                     float64
 	userns, json, readOnly   bool
 	timeout                  time.Duration
+	capAdd                   listFlag
 }
+
+// listFlag is a flag that may be given several times, each value a
+// comma-separated list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+func (l *listFlag) Type() string { return "list" }
+
+const capAddUsage = "give the container a capability back (e.g. NET_RAW, SYS_ADMIN, ALL; repeatable or comma-separated);\n" +
+	"by default it keeps only runc's three: AUDIT_WRITE, KILL, NET_BIND_SERVICE"
 
 func ctRunCmd() *cobra.Command {
 	f := ctRunFlags{mem: size{allowZero: true}}
@@ -53,6 +68,7 @@ func ctRunCmd() *cobra.Command {
 	fs.Int64Var(&f.pids, "pids", 0, "maximum number of processes (default: none)")
 	fs.Float64Var(&f.cpus, "cpu", 0, "CPU quota in cores, e.g. 0.5 (default: none)")
 	fs.StringVar(&f.hostname, "hostname", "", "container hostname (default: the config's, else "+container.DefaultHostname+")")
+	fs.Var(&f.capAdd, "cap-add", capAddUsage)
 	fs.BoolVar(&f.userns, "userns", false, "add a user namespace (container root is an unprivileged host uid)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "with --rootfs or the lab rootfs: a read-only root, no overlay (for kernels without overlayfs)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
@@ -96,6 +112,10 @@ func (f *ctRunFlags) spec(cmd []string) (container.Spec, error) {
 	s := container.Spec{
 		Bundle: f.bundle, Rootfs: f.rootfs, Args: cmd, Hostname: f.hostname, MemoryLimit: int64(f.mem.bytes),
 		PidsLimit: f.pids, CPUs: f.cpus, UserNS: f.userns, Timeout: f.timeout, ReadOnlyRoot: f.readOnly,
+		CapAdd: f.capAdd,
+	}
+	if _, err := container.ParseCapabilities(f.capAdd); err != nil {
+		return s, usagef("--cap-add: %v", err)
 	}
 	if f.pids < 0 || f.cpus < 0 {
 		return s, usagef("--pids and --cpu must not be negative")
@@ -169,7 +189,10 @@ func printCtResult(w io.Writer, res container.Result) {
 }
 
 func ctSpecCmd() *cobra.Command {
-	var rootfs string
+	var (
+		rootfs string
+		capAdd listFlag
+	)
 	cmd := &cobra.Command{
 		Use:   "spec [--rootfs DIR] [-- CMD ARGS] > config.json",
 		Short: "Print an OCI config.json for a rootfs (runc and crun run it too)",
@@ -177,6 +200,7 @@ func ctSpecCmd() *cobra.Command {
 	}
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().StringVar(&rootfs, "rootfs", "", "root directory the config points at (default: the lab rootfs from 'make guest')")
+	cmd.Flags().Var(&capAdd, "cap-add", capAddUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		dir := rootfs
 		if dir == "" {
@@ -190,9 +214,13 @@ func ctSpecCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		spec, err := container.NewSpec(abs, args, capAdd)
+		if err != nil {
+			return usagef("--cap-add: %v", err)
+		}
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(container.DefaultSpec(abs, args))
+		return enc.Encode(spec)
 	}
 	return cmd
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/twinboot/twinboot/guest/probe/internal/observe"
 	"github.com/twinboot/twinboot/guest/report"
 )
@@ -19,6 +21,19 @@ const (
 )
 
 const defaultSyscalls = report.DefaultSyscalls
+
+// startMono is the probe's first act: package main's variables are
+// initialised before anything else of the probe's runs (after the Go
+// runtime and the standard library's initialisers).
+var startMono = monotonicNow()
+
+func monotonicNow() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
 
 // ownKernel is set when the kernel command line carries twinboot.mode=,
 // that is when the probe runs in a VM that twinboot booted to run it. Other
@@ -92,6 +107,7 @@ func run(args []string) int {
 	}
 
 	r.Mode = *mode
+	r.StartMonoNS = startMono
 	observe.Files(root, &r)
 	observe.Live(&r)
 	burst := observe.SyscallBurst(*syscalls)

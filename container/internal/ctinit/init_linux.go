@@ -76,13 +76,22 @@ func initContainer(status *os.File) error {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
 	fmt.Fprintf(status, "exec %d\n", MonotonicNow())
+	if c.Seccomp != nil && c.NoNewPrivs {
+		// Last, so that the filter judges the workload and not the init's
+		// own set-up; nothing but execve follows.
+		if err := loadSeccomp(c.Seccomp); err != nil {
+			return err
+		}
+	}
 	err = unix.Exec(c.Exe, c.Args, c.Env)
 	return fmt.Errorf("exec %s: %w", c.Exe, err)
 }
 
 // setupProcess applies the OCI process settings, in the order the kernel
 // needs: limits and working directory while still root, then the ids, then
-// the capabilities that survive into the workload.
+// the capabilities that survive into the workload, then no_new_privs. The
+// seccomp filter comes last of all, just before execve (initContainer),
+// unless no_new_privs is off (see below).
 func setupProcess(c *Config) error {
 	for _, rl := range c.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
@@ -97,6 +106,14 @@ func setupProcess(c *Config) error {
 	}
 	if err := unix.Chdir(c.Cwd); err != nil {
 		return fmt.Errorf("chdir %s: %w", c.Cwd, err)
+	}
+	if c.Seccomp != nil && !c.NoNewPrivs {
+		// Without no_new_privs the kernel takes a filter only from a
+		// thread with CAP_SYS_ADMIN, which the next steps may drop; the
+		// filter then also judges them (runc orders it the same way).
+		if err := loadSeccomp(c.Seccomp); err != nil {
+			return err
+		}
 	}
 	if err := setIDs(c.UID, c.GID, c.Groups, c.Caps != nil); err != nil {
 		return err

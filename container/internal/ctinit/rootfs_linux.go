@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,14 @@ func setupRootfs(c *Config) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
+	}
+	// Kernel parameters while /proc/sys is still writable: the parent
+	// allowed only those of the container's own namespaces (see
+	// container/sysctl.go).
+	for _, k := range c.Sysctls {
+		if err := writeSysctl(k); err != nil {
+			return err
+		}
 	}
 	for _, p := range c.MaskedPaths {
 		if err := maskPath(p); err != nil {
@@ -247,6 +256,15 @@ func mountCgroupFS(m MountOp, version string) error {
 	}
 	if err := unix.Mount("cgroup2", m.Dest, "cgroup2", m.Flags, ""); err != nil {
 		return fmt.Errorf("mount cgroup2 on %s: %w", m.Dest, err)
+	}
+	return nil
+}
+
+// writeSysctl sets one kernel parameter through the container's fresh /proc.
+func writeSysctl(k Sysctl) error {
+	path := "/proc/sys/" + strings.ReplaceAll(k.Key, ".", "/")
+	if err := os.WriteFile(path, []byte(k.Value), 0); err != nil {
+		return fmt.Errorf("sysctl %s=%q: %w", k.Key, k.Value, err)
 	}
 	return nil
 }
