@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
+	"github.com/twinboot/twinboot/internal/reexec"
 )
 
 // ReexecName is the value of TWINBOOT_REEXEC that turns this binary into a
-// container's init (see MaybeInit, run from this package's initialiser).
+// container's init (see MaybeInit, run from this package's initialiser, and
+// package internal/reexec).
 const ReexecName = "container-init"
-
-const reexecEnv = "TWINBOOT_REEXEC"
 
 // InitMain is the container init, for a program that re-executes itself as
 // one. It returns only if the init fails.
@@ -28,11 +28,7 @@ func init() { MaybeInit() }
 // MaybeInit runs the container init and exits if this process was started as
 // one; otherwise it returns at once. A program that calls Run and has no
 // reexec hook of its own (a test binary: TestMain) calls it first thing.
-func MaybeInit() {
-	if os.Getenv(reexecEnv) == ReexecName {
-		os.Exit(InitMain())
-	}
-}
+func MaybeInit() { reexec.Register(ReexecName, InitMain) }
 
 // InitEnv names the container init binary when Spec.Init is empty.
 const InitEnv = "TWINBOOT_CT_INIT"

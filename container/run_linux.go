@@ -22,6 +22,7 @@ import (
 	"github.com/twinboot/twinboot/container/internal/ctinit"
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/reexec"
 )
 
 // Run starts one container, waits for it to exit, removes everything it
@@ -142,7 +143,7 @@ func (r *runner) start() error {
 	r.cmd = &exec.Cmd{
 		Path:        "/proc/self/fd/" + strconv.Itoa(ctinit.ExeFD),
 		Args:        []string{"twinboot-init"},
-		Env:         []string{reexecEnv + "=" + ReexecName},
+		Env:         []string{reexec.Env + "=" + ReexecName},
 		Stdin:       r.s.Stdin,
 		Stdout:      childOutput(r.s.Stdout, r.stdout),
 		Stderr:      childOutput(r.s.Stderr, r.stderr),
