@@ -197,6 +197,11 @@ func jobEnv(extra []string) []string {
 		"TWINBOOT_BUILD=" + l1Build,
 		EnvEvents + "=3",
 	}
+	if _, err := os.Stat(l1VMM); err == nil {
+		// Every program in L1 (a test binary in /extra, too) runs its VMs
+		// in the small VMM rather than in a copy of itself.
+		env = append(env, vmmEnv+"="+l1VMM)
+	}
 	return append(env, extra...)
 }
 

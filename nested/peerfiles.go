@@ -174,6 +174,8 @@ const (
 	// too beside l1Twinboot, where package hypervisor/vmm looks for it.
 	vmmName = "twinboot-vmm"
 	l1VMM   = "/bin/" + vmmName
+	// vmmEnv is vmm.BinaryEnv, which names the VMM binary.
+	vmmEnv = "TWINBOOT_VMM"
 	// l1PeersManifest lists the peers copied from the host, with versions.
 	l1PeersManifest = "/etc/twinboot-peers.json"
 )

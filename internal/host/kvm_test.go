@@ -51,6 +51,9 @@ func TestInspectKVM(t *testing.T) {
 		npt      bool
 	}{
 		{"no kvm", false, "", nil, FlavourNone, false, false},
+		// Issue 19: the module loaded, no device node (these machines on
+		// 2026-12-02). Every command must say "none", not "kvm_pvm".
+		{"pvm module without a device", false, "", map[string]map[string]string{"kvm": nil, "kvm_pvm": nil}, FlavourNone, false, false},
 		{"pvm", true, "", map[string]map[string]string{"kvm": nil, "kvm_pvm": nil}, FlavourPVM, false, false},
 		{"intel", true, "vmx", map[string]map[string]string{"kvm": nil, "kvm_intel": {"ept": "Y", "nested": "N"}}, FlavourVMX, true, true},
 		{"amd", true, "svm", map[string]map[string]string{"kvm": nil, "kvm_amd": {"npt": "1", "nested": "1"}}, FlavourSVM, true, true},
