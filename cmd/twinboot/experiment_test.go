@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
@@ -184,5 +186,27 @@ func TestRunJSONEndToEnd(t *testing.T) {
 				t.Errorf("phase %s/%s not marked emulated", p.Side, p.Name)
 			}
 		}
+	}
+}
+
+// The twinboot in L1 is given the experiment's flags as this command line
+// set them, host files renamed to their copies in L1, and nothing else.
+func TestInnerArgs(t *testing.T) {
+	kernel := filepath.Join(t.TempDir(), "vmlinuz")
+	e := newExperimentFlags(true)
+	cmd := &cobra.Command{Use: "bench"} // as benchCmd wires it
+	cmd.Flags().AddFlagSet(e.fs)
+	modeFlag(cmd.Flags(), host.ModeAuto, "")
+	cmd.Flags().String("format", "table", "")
+	if err := cmd.ParseFlags([]string{"--peers", "--runs", "3", "--kernel", kernel, "--mode", "nested", "--format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	args, files := innerArgs(e.fs)
+	want := []string{"--kernel=/extra/kernel/vmlinuz", "--peers=true", "--runs=3"}
+	if !reflect.DeepEqual(args, want) {
+		t.Errorf("inner args %q, want %q", args, want)
+	}
+	if len(files) != 1 || files[0].Src != kernel || files[0].Dst != "/extra/kernel/vmlinuz" {
+		t.Errorf("files %+v", files)
 	}
 }

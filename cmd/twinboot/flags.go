@@ -164,7 +164,13 @@ func (e *experimentFlags) experiment(command string, d host.Decision) (lab.Exper
 // innerArgs rebuilds the flags of fs that were set, for the same command in
 // L1; a flag naming a host file names its copy there, which files lists.
 func innerArgs(fs *pflag.FlagSet) (args []string, files []nested.File) {
-	fs.Visit(func(f *pflag.Flag) {
+	// VisitAll and Changed, not Visit: the command line was parsed by the
+	// command's flag set, which shares these flags but not fs's record of
+	// which were set.
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed {
+			return
+		}
 		v := f.Value.String()
 		if _, ok := f.Annotations[fileFlag]; ok && v != "" {
 			dst := "/extra/" + f.Name + "/" + filepath.Base(v)
