@@ -29,13 +29,13 @@ var ErrNoReport = errors.New("no TWINBOOT-READY line")
 // empty (or nil for numbers, so that "absent" is not confused with zero) and the
 // reason is recorded in Errors under the field's JSON name.
 type Report struct {
-	Mode          string   `json:"mode"`                     // exit, poweroff or shell
+	Mode string `json:"mode"` // exit, poweroff or shell
 	// StartMonoNS is CLOCK_MONOTONIC when the probe's own code began (its
 	// first package-level initialiser), in nanoseconds. A container shares
 	// the host's clock, so the host can tell how long a runtime took to get
 	// the workload going, apart from the workload's own work before READY.
 	// In a VM it is the guest's clock and means nothing to the host.
-	StartMonoNS int64 `json:"start_mono_ns,omitempty"`
+	StartMonoNS   int64    `json:"start_mono_ns,omitempty"`
 	KernelRelease string   `json:"kernel_release,omitempty"` // uname -r
 	KernelVersion string   `json:"kernel_version,omitempty"` // uname -v
 	BootID        string   `json:"boot_id,omitempty"`        // /proc/sys/kernel/random/boot_id
