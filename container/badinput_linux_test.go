@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,15 @@ func TestBadInputs(t *testing.T) {
 			m["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_NOTIFY"}
 		})}, ErrUnsupported, []string{"SCMP_ACT_NOTIFY"}},
 		{"unknown capability", Spec{Rootfs: rootfs, CapAdd: []string{"CAP_FLY"}}, ErrBadConfig, []string{"CAP_FLY"}},
+		{"cpu NaN", Spec{Rootfs: rootfs, CPUs: math.NaN()}, ErrBadConfig, []string{"NaN", "not a number"}},
+		{"cpu Inf", Spec{Rootfs: rootfs, CPUs: math.Inf(1)}, ErrBadConfig, []string{"+Inf", "not a number"}},
+		{"memory below the init's needs", Spec{Rootfs: rootfs, MemoryLimit: 1}, ErrBadConfig, []string{"1 bytes", "2 MiB"}},
+		{"relative cwd", Spec{Bundle: bundleWith(func(m map[string]any) {
+			m["process"].(map[string]any)["cwd"] = "tmp"
+		})}, ErrBadConfig, []string{`"tmp"`, "absolute"}},
+		{"huge config", Spec{Bundle: bundleWith(func(m map[string]any) {
+			m["annotations"] = map[string]any{"padding": strings.Repeat("x", 5<<20)}
+		})}, ErrBadConfig, []string{"bytes", "4 MiB"}},
 		{"missing rootfs", Spec{Rootfs: filepath.Join(emptyDir, "no-rootfs")}, ErrNoRootfs, []string{"no-rootfs"}},
 		{"bundle root missing", Spec{Bundle: bundleWith(func(m map[string]any) {
 			m["root"].(map[string]any)["path"] = "does-not-exist"

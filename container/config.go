@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -111,6 +113,9 @@ func LoadBundle(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNoBundle, bundle)
 	}
 	path := filepath.Join(bundle, "config.json")
+	if st, err := os.Stat(path); err == nil && st.Size() > maxConfigBytes {
+		return nil, fmt.Errorf("%w: %s is %d bytes, over the %d MiB a config may have", ErrBadConfig, path, st.Size(), maxConfigBytes>>20)
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s has no config.json", ErrNoBundle, bundle)
@@ -225,6 +230,10 @@ func override(oci *specs.Spec, s Spec) error {
 	if p.Cwd == "" {
 		p.Cwd = "/"
 	}
+	if !path.IsAbs(p.Cwd) {
+		// The runtime spec requires it: relative to what, inside?
+		return fmt.Errorf("%w: process.cwd %q is not an absolute path", ErrBadConfig, p.Cwd)
+	}
 	if s.Hostname != "" {
 		oci.Hostname = s.Hostname
 	}
@@ -239,6 +248,12 @@ func override(oci *specs.Spec, s Spec) error {
 	l := oci.Linux
 	if s.MemoryLimit < 0 || s.PidsLimit < 0 || s.CPUs < 0 {
 		return fmt.Errorf("%w: negative limit", ErrBadConfig)
+	}
+	if math.IsNaN(s.CPUs) || math.IsInf(s.CPUs, 0) {
+		return fmt.Errorf("%w: cpu quota %v is not a number of cores", ErrBadConfig, s.CPUs)
+	}
+	if s.MemoryLimit > 0 && s.MemoryLimit < MinMemoryLimit {
+		return fmt.Errorf("%w: memory limit %d bytes is below the %d MiB the container's init needs to start", ErrBadConfig, s.MemoryLimit, MinMemoryLimit>>20)
 	}
 	if s.MemoryLimit > 0 || s.PidsLimit > 0 || s.CPUs > 0 {
 		if l.Resources == nil {
@@ -284,6 +299,17 @@ func override(oci *specs.Spec, s Spec) error {
 	}
 	return nil
 }
+
+// MinMemoryLimit is the smallest memory limit a container can start under:
+// the init (a small Go program) and the kernel's own charges for the new
+// namespaces need about 1.5 MiB (1 MiB was OOM-killed, 2 MiB started, when
+// measured here).
+const MinMemoryLimit = 2 << 20
+
+// maxConfigBytes bounds config.json: runc's default config is 2.5 KiB and
+// one with the engines' seccomp profile about 30 KiB; a file of megabytes is
+// a mistake, refused before it is read.
+const maxConfigBytes = 4 << 20
 
 // The default user namespace maps container uids 0–65535 to this range on the
 // host, the first range /etc/subuid usually hands out.

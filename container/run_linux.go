@@ -269,6 +269,8 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 		return res, fmt.Errorf("wait for container: %w", waitErr)
 	}
 	ws := ps.Sys().(syscall.WaitStatus)
+	oomKills, oomErr := r.cg.oomKills()
+	res.OOMKills = oomKills
 	switch {
 	case timedOut.Load():
 		res.Reason, res.ExitCode = ReasonTimeout, -1
@@ -277,15 +279,15 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 		}
 	case ws.Signaled():
 		res.Reason, res.Signal, res.ExitCode = ReasonSignaled, unix.SignalName(ws.Signal()), 128+int(ws.Signal())
-		if n, err := r.cg.oomKills(); err == nil && n > 0 && ws.Signal() == syscall.SIGKILL {
+		if oomErr == nil && oomKills > 0 && ws.Signal() == syscall.SIGKILL {
 			res.Reason = ReasonOOMKilled
 		}
 	default:
 		res.Reason, res.ExitCode = ReasonExited, ws.ExitStatus()
 		// A workload whose child was OOM-killed may still exit on its own;
 		// the reason stays "exited", but the kill is not hidden.
-		if n, err := r.cg.oomKills(); err == nil && n > 0 {
-			r.s.Events.Emit(event.Log{Side: event.Container, Msg: fmt.Sprintf("%d process(es) killed by the OOM killer", n)})
+		if oomKills > 0 {
+			r.s.Events.Emit(event.Log{Side: event.Container, Msg: fmt.Sprintf("%d process(es) killed by the OOM killer", oomKills)})
 		}
 	}
 	return res, nil

@@ -152,6 +152,20 @@ func TestMemoryLimitOOMKilled(t *testing.T) {
 	}
 }
 
+// A child killed by the OOM killer while the init lives on and exits 0:
+// the run still says so (the kill used to be seen only as a log line).
+func TestOOMKillOfAChildIsReported(t *testing.T) {
+	rootfs := labRootfs(t)
+	res := runOK(t, Spec{Rootfs: rootfs, MemoryLimit: 16 << 20,
+		Args: []string{"/bin/sh", "-c", "/bin/dd if=/dev/zero of=/dev/null bs=64M count=1; exit 0"}})
+	if res.Reason != ReasonExited || res.ExitCode != 0 {
+		t.Fatalf("reason %s exit %d, want the shell's own exit 0", res.Reason, res.ExitCode)
+	}
+	if res.OOMKills != 1 {
+		t.Errorf("oom_kills %d, want 1 (dd)", res.OOMKills)
+	}
+}
+
 func TestPidsLimitRefusesForks(t *testing.T) {
 	rootfs := labRootfs(t)
 	var out bytes.Buffer

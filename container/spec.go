@@ -84,6 +84,10 @@ type Result struct {
 	Memory        Memory         `json:"memory"`
 	Report        *report.Report `json:"report,omitempty"`
 	CgroupVersion string         `json:"cgroup_version"` // "v1", "v2" or "hybrid"
+	// OOMKills counts the processes the kernel's OOM killer killed in the
+	// container's cgroup, the init or any other: a workload can survive the
+	// loss of a child and exit 0, and that must not go unseen.
+	OOMKills uint64 `json:"oom_kills"`
 }
 
 // Memory is the container's memory footprint.

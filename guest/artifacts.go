@@ -28,20 +28,52 @@ type Artifacts struct {
 	Initramfs     string `json:"initramfs"`
 }
 
-// BuildDir returns the directory holding build outputs: $TWINBOOT_BUILD if
-// set, else build/ at the root of the source tree found by walking up from
-// the working directory, else build/ beside the executable.
+// BuildEnv names the build directory explicitly.
+const BuildEnv = "TWINBOOT_BUILD"
+
+// ErrBuildDir means $TWINBOOT_BUILD names no directory: a mistyped path must
+// be an error, not a fresh place to download and compile into.
+var ErrBuildDir = errors.New("build directory not found")
+
+// InstalledDir is where `make install` puts the guest and the lab machine,
+// relative to the installed binary's directory (PREFIX/bin → PREFIX/lib/twinboot).
+const InstalledDir = "../lib/twinboot"
+
+// BuildDir returns the directory holding build outputs (see FindBuildDir);
+// when that fails, the path it would have used, so that the error a caller
+// meets later names it.
 func BuildDir() string {
-	if d := os.Getenv("TWINBOOT_BUILD"); d != "" {
-		if abs, err := filepath.Abs(d); err == nil {
-			return abs
+	d, _ := FindBuildDir()
+	return d
+}
+
+// FindBuildDir looks for the build outputs, in this order:
+//
+//   - $TWINBOOT_BUILD, which must be an existing directory;
+//   - build/ at the root of the source tree found by walking up from the
+//     working directory (a developer in a clone);
+//   - the directory above the running binary's, when that holds a guest:
+//     build/bin/twinboot started from anywhere finds build/;
+//   - ../lib/twinboot beside the running binary, when it exists: an
+//     installed twinboot (`make install`) started from anywhere.
+//
+// With none found it returns build/ under the working directory and no
+// error: a first build creates it there.
+func FindBuildDir() (string, error) {
+	if d := os.Getenv(BuildEnv); d != "" {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			abs = d
 		}
-		return d
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return abs, fmt.Errorf("%w: %s=%s is not a directory (create it, or unset %s)", ErrBuildDir, BuildEnv, d, BuildEnv)
+		}
+		return abs, nil
 	}
 	if wd, err := os.Getwd(); err == nil {
 		for d := wd; ; d = filepath.Dir(d) {
 			if isSourceRoot(d) {
-				return filepath.Join(d, "build")
+				return filepath.Join(d, "build"), nil
 			}
 			if filepath.Dir(d) == d {
 				break
@@ -49,9 +81,27 @@ func BuildDir() string {
 		}
 	}
 	if exe, err := os.Executable(); err == nil {
-		return filepath.Join(filepath.Dir(exe), "build")
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			bin := filepath.Dir(exe)
+			if up := filepath.Dir(bin); isBuildDir(up) {
+				return up, nil
+			}
+			if inst := filepath.Clean(filepath.Join(bin, InstalledDir)); isBuildDir(inst) {
+				return inst, nil
+			}
+		}
 	}
-	return "build"
+	wd, err := os.Getwd()
+	if err != nil {
+		return "build", nil
+	}
+	return filepath.Join(wd, "build"), nil
+}
+
+// isBuildDir reports whether dir holds a guest build (its manifest).
+func isBuildDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "guest", ManifestName))
+	return err == nil
 }
 
 func isSourceRoot(dir string) bool {

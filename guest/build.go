@@ -41,6 +41,11 @@ func Build(ctx context.Context, s BuildSpec) (Artifacts, error) {
 	if s.Probe, err = abs(s.Probe); err != nil {
 		return Artifacts{}, fmt.Errorf("guest build: probe: %w", err)
 	}
+	// Checked first: a bad probe must fail the build before minutes of
+	// kernel compiling, and never reach the manifest.
+	if err := CheckProbe(ctx, s.Probe); err != nil {
+		return Artifacts{}, fmt.Errorf("guest build: %w", err)
+	}
 	guestDir := filepath.Join(s.BuildDir, "guest")
 	if err := os.MkdirAll(guestDir, 0o755); err != nil {
 		return Artifacts{}, fmt.Errorf("guest build: %w", err)

@@ -106,14 +106,19 @@ func TestRunEndings(t *testing.T) {
 	}
 }
 
-// TestUARTInput feeds a byte through Config.Input; the guest polls the line
-// status register until it arrives, echoes it, and exits with it as status.
+// TestUARTInput feeds a byte through Config.Input; the guest enables the
+// receive interrupt (input is held until a driver does: see uart.pending),
+// polls the line status register until the byte arrives, echoes it, and
+// exits with it as status.
 func TestUARTInput(t *testing.T) {
 	if elsewhere(t) {
 		return
 	}
 	requireKVM(t)
 	code := []byte{
+		0xba, 0xf9, 0x03, // mov dx, 0x3f9   ; interrupt enable register
+		0xb0, 0x01, //       mov al, 1        ; "data available"
+		0xee,             // out dx, al
 		0xba, 0xfd, 0x03, // mov dx, 0x3fd   ; line status register
 		0xec,       //       in al, dx        ; wait:
 		0xa8, 0x01, //       test al, 1       ; data ready?

@@ -35,7 +35,9 @@ const (
 	iirRxData  = 0x04
 	iirFIFOsOn = 0xc0 // "16550A with working FIFOs"
 
-	fcrEnable = 1 << 0
+	fcrEnable   = 1 << 0
+	fcrClearRx  = 1 << 1
+	uartFIFOLen = 16 // a 16550A's receive FIFO
 
 	lcrDLAB = 1 << 7
 
@@ -57,8 +59,17 @@ type uart struct {
 	ier, lcr, mcr, scr, fcr byte
 	dll, dlm                byte
 	txIdlePending           bool // "THR empty" interrupt not yet acknowledged
-	rx                      []byte
-	irqHigh                 bool // what we last told KVM about IRQ 4
+	// rx is the receive FIFO, at most uartFIFOLen bytes, as the guest's
+	// driver sees it. pending holds the input that has arrived from the
+	// host but is not in the FIFO yet: everything until the driver has
+	// enabled the receive interrupt (before that, its probe and start-up
+	// read and flush the receiver, and would eat the first bytes of a
+	// piped script), then whatever does not fit. A byte moves from pending
+	// to rx only when there is room, so nothing overruns and nothing is
+	// lost.
+	rx      []byte
+	pending []byte
+	irqHigh bool // what we last told KVM about IRQ 4
 
 	out   func(b byte)           // receives each transmitted byte (buffered downstream)
 	setIR func(level bool) error // drives ISA IRQ 4
@@ -81,6 +92,7 @@ func (u *uart) in(off uint16) byte {
 		}
 		if len(u.rx) > 0 {
 			v, u.rx = u.rx[0], u.rx[1:]
+			u.refill()
 		}
 	case uartIER:
 		if u.lcr&lcrDLAB != 0 {
@@ -130,7 +142,11 @@ func (u *uart) write(off uint16, v byte) {
 			return
 		}
 		if u.mcr&mcrLoop != 0 {
-			u.rx = append(u.rx, v) // loopback: what we send, we receive
+			// Loopback: what we send, we receive (the driver's
+			// self-test); a full FIFO overruns, as in hardware.
+			if len(u.rx) < uartFIFOLen {
+				u.rx = append(u.rx, v)
+			}
 		} else {
 			u.out(v)
 		}
@@ -145,8 +161,17 @@ func (u *uart) write(off uint16, v byte) {
 		// Enabling the "THR empty" interrupt while THR is empty raises it
 		// at once; Linux relies on this to start transmitting.
 		u.txIdlePending = u.ier&ierTxIdle != 0
+		// Enabling "data available" says the driver is ready to read.
+		u.refill()
 	case uartIIRFCR:
 		u.fcr = v
+		if v&fcrClearRx != 0 {
+			// The driver flushes the receiver (at start-up and shut-down).
+			// Bytes it has not read go back to the head of the queue
+			// rather than away: nobody typed them for the flush.
+			u.pending = append(u.rx, u.pending...)
+			u.rx = nil
+		}
 	case uartLCR:
 		u.lcr = v
 	case uartMCR:
@@ -162,8 +187,23 @@ func (u *uart) write(off uint16, v byte) {
 func (u *uart) receive(b []byte) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.rx = append(u.rx, b...)
+	u.pending = append(u.pending, b...)
+	u.refill()
 	u.updateIRQ()
+}
+
+// refill moves queued input into the FIFO, as far as it has room, once the
+// driver reads with interrupts (see pending).
+func (u *uart) refill() {
+	if u.ier&ierRxData == 0 || u.mcr&mcrLoop != 0 {
+		return
+	}
+	n := min(uartFIFOLen-len(u.rx), len(u.pending))
+	if n <= 0 {
+		return
+	}
+	u.rx = append(u.rx, u.pending[:n]...)
+	u.pending = u.pending[n:]
 }
 
 // detach cuts the UART off from the VM: after Close, input that still

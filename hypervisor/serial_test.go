@@ -91,3 +91,49 @@ func equalBools(a, b []bool) bool {
 	}
 	return true
 }
+
+// Input that arrives before the guest's driver is ready (a piped script) is
+// held until the driver enables the receive interrupt: the probe and
+// start-up reads of the receiver, and its FIFO flushes, take none of it.
+// Then it arrives whole, in order, never more than a FIFO's worth at a time.
+func TestUARTInputHeldUntilReady(t *testing.T) {
+	u := newUART(func(byte) {}, func(bool) error { return nil }, nil)
+	script := []byte("echo marker-$((6*7))\nexit\n" + string(bytes.Repeat([]byte("x"), 40)))
+	u.receive(script)
+
+	// What the 8250 driver does before the port is opened: flush the
+	// FIFOs, read LSR, RX, IIR and MSR to clear them, and the RX again.
+	u.write(uartIIRFCR, fcrEnable|fcrClearRx|1<<2)
+	for i := 0; i < 3; i++ {
+		if u.in(uartLSR)&lsrDataReady != 0 {
+			t.Fatal("data ready before the driver enabled receiving")
+		}
+		u.in(uartRBRTHR)
+		u.in(uartIIRFCR)
+		u.in(uartMSR)
+	}
+	// Start-up: receive interrupts on. From here the guest reads.
+	u.write(uartIER, ierRxData)
+	var got []byte
+	for reads := 0; u.in(uartLSR)&lsrDataReady != 0; reads++ {
+		if len(u.rx) > uartFIFOLen {
+			t.Fatalf("FIFO holds %d bytes, more than %d", len(u.rx), uartFIFOLen)
+		}
+		if reads > 1000 {
+			t.Fatal("no end to the data")
+		}
+		got = append(got, u.in(uartRBRTHR))
+	}
+	if !bytes.Equal(got, script) {
+		t.Errorf("guest read %q, want %q", got, script)
+	}
+	// A flush with bytes still unread puts them back in front.
+	u.receive([]byte("abc"))
+	first := u.in(uartRBRTHR)
+	u.write(uartIIRFCR, fcrEnable|fcrClearRx)
+	u.write(uartIER, ierRxData)
+	rest := []byte{u.in(uartRBRTHR), u.in(uartRBRTHR)}
+	if first != 'a' || string(rest) != "bc" {
+		t.Errorf("after a flush read %q then %q, want a then bc", first, rest)
+	}
+}
