@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/testutil"
-	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
@@ -28,7 +28,7 @@ func TestPipedScriptReachesShell(t *testing.T) {
 	vm, err := hypervisor.New(hypervisor.Config{
 		Kernel: a.BzImage, Initrd: a.Initramfs, Cmdline: cmdline, Console: &console, MemBytes: 128 << 20, CPUs: 1,
 		Input:   strings.NewReader("echo marker-$((6*7))\nexit 5\n"),
-		Timeout: 2 * time.Minute, Emulated: nested.Inside(),
+		Timeout: 2 * time.Minute, Emulated: host.InsideL1(),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
