@@ -10,8 +10,6 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/reexec"
@@ -33,13 +31,6 @@ func Main() int {
 	// before the first collection. This process's peak is what "VMM
 	// overhead" measures.
 	debug.SetGCPercent(25)
-	// No transparent huge pages in this process: with THP set to "always"
-	// (as in nested mode's L1 machine) the kernel backed the small heap
-	// with 2 MiB pages, and the VMM overhead read 4.4 or 6.5 MiB from run
-	// to run. Guest RAM, too, is then touched 4 KiB at a time, which is
-	// what "touched" means; Firecracker also backs guest memory with
-	// small pages unless asked otherwise.
-	unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
 	events := os.NewFile(eventsFD, "vmm-events")
 	var mu sync.Mutex
 	emit := func(ev event.Event) {
