@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
 )
@@ -79,18 +81,51 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// MaxRuns and MaxWarmup bound a benchmark: 1,000 pairs are about an hour in
+// nested mode and a minute natively; more is a typo (or an overflow: a
+// count near 2^63 once wrapped around to nothing and "succeeded").
+const (
+	MaxRuns   = 1000
+	MaxWarmup = 100
+)
+
+// Validate checks the options as Run and Bench will, without running
+// anything: a command line calls it before it boots the nested-mode machine
+// or starts the first pair. The guest's files are not looked at.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if err := o.check(); err != nil {
+		return err
+	}
+	if err := hypervisor.CheckResources(o.VMMemBytes, o.VMCPUs, o.Timeout); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	if err := container.CheckLimits(o.CTMemBytes, 0, 0); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	return nil
+}
+
 func (o Options) validate() error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.Kernel == "" || o.Initrd == "" || o.Guest.Rootfs == "" {
+		return fmt.Errorf("%w: no guest kernel, initramfs or rootfs (%v)", ErrBadOptions, guest.ErrNotBuilt)
+	}
+	return nil
+}
+
+func (o Options) check() error {
 	switch {
-	case o.Runs < 1:
-		return fmt.Errorf("%w: runs must be at least 1, got %d", ErrBadOptions, o.Runs)
-	case o.Warmup < 0:
-		return fmt.Errorf("%w: warmup must not be negative, got %d", ErrBadOptions, o.Warmup)
+	case o.Runs < 1 || o.Runs > MaxRuns:
+		return fmt.Errorf("%w: runs must be 1 to %d, got %d", ErrBadOptions, MaxRuns, o.Runs)
+	case o.Warmup < 0 || o.Warmup > MaxWarmup:
+		return fmt.Errorf("%w: warmup must be 0 to %d, got %d", ErrBadOptions, MaxWarmup, o.Warmup)
 	case o.Syscalls < 0:
 		return fmt.Errorf("%w: syscalls must not be negative, got %d", ErrBadOptions, o.Syscalls)
 	case o.Timeout < 0:
 		return fmt.Errorf("%w: negative timeout %v", ErrBadOptions, o.Timeout)
-	case o.Kernel == "" || o.Initrd == "" || o.Guest.Rootfs == "":
-		return fmt.Errorf("%w: no guest kernel, initramfs or rootfs (%v)", ErrBadOptions, guest.ErrNotBuilt)
 	case o.Mode != host.ModeNative && o.Mode != host.ModeNested:
 		return fmt.Errorf("%w: mode %q (want native or nested)", ErrBadOptions, o.Mode)
 	}

@@ -246,14 +246,8 @@ func override(oci *specs.Spec, s Spec) error {
 		oci.Linux = &specs.Linux{}
 	}
 	l := oci.Linux
-	if s.MemoryLimit < 0 || s.PidsLimit < 0 || s.CPUs < 0 {
-		return fmt.Errorf("%w: negative limit", ErrBadConfig)
-	}
-	if math.IsNaN(s.CPUs) || math.IsInf(s.CPUs, 0) {
-		return fmt.Errorf("%w: cpu quota %v is not a number of cores", ErrBadConfig, s.CPUs)
-	}
-	if s.MemoryLimit > 0 && s.MemoryLimit < MinMemoryLimit {
-		return fmt.Errorf("%w: memory limit %d bytes is below the %d MiB the container's init needs to start", ErrBadConfig, s.MemoryLimit, MinMemoryLimit>>20)
+	if err := CheckLimits(s.MemoryLimit, s.PidsLimit, s.CPUs); err != nil {
+		return err
 	}
 	if s.MemoryLimit > 0 || s.PidsLimit > 0 || s.CPUs > 0 {
 		if l.Resources == nil {
@@ -268,11 +262,8 @@ func override(oci *specs.Spec, s Spec) error {
 		l.Resources.Pids = &specs.LinuxPids{Limit: &n}
 	}
 	if s.CPUs > 0 {
-		period := uint64(100000)
-		quota := int64(s.CPUs * float64(period))
-		if quota < 1000 {
-			return fmt.Errorf("%w: cpu quota %.3f cores is below the kernel's 1 ms minimum", ErrBadConfig, s.CPUs)
-		}
+		period := uint64(cpuPeriod)
+		quota := int64(s.CPUs * cpuPeriod)
 		l.Resources.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
 	if s.UserNS && !hasNamespace(l, specs.UserNamespace) {
@@ -299,6 +290,35 @@ func override(oci *specs.Spec, s Spec) error {
 	}
 	return nil
 }
+
+// CheckLimits checks a container's limits (0 = none), as Run does: a
+// command line calls it on its flags before any slow work.
+func CheckLimits(memBytes, pids int64, cpus float64) error {
+	if memBytes < 0 || pids < 0 || cpus < 0 {
+		return fmt.Errorf("%w: negative limit", ErrBadConfig)
+	}
+	if math.IsNaN(cpus) || math.IsInf(cpus, 0) {
+		return fmt.Errorf("%w: cpu quota %v is not a number of cores", ErrBadConfig, cpus)
+	}
+	if memBytes > 0 && memBytes < MinMemoryLimit {
+		return fmt.Errorf("%w: memory limit %d bytes is below the %d MiB the container's init needs to start", ErrBadConfig, memBytes, MinMemoryLimit>>20)
+	}
+	if cpus > maxCPUs {
+		return fmt.Errorf("%w: cpu quota %v cores is more than any machine has (at most %d)", ErrBadConfig, cpus, maxCPUs)
+	}
+	if cpus > 0 && cpus*cpuPeriod < minCPUQuota {
+		return fmt.Errorf("%w: cpu quota %.3f cores is below the kernel's 1 ms minimum", ErrBadConfig, cpus)
+	}
+	return nil
+}
+
+// The CPU quota is given per 100 ms period; the kernel takes no quota under
+// 1 ms.
+const (
+	cpuPeriod   = 100000 // µs
+	minCPUQuota = 1000   // µs
+	maxCPUs     = 65536
+)
 
 // MinMemoryLimit is the smallest memory limit a container can start under:
 // the init (a small Go program) and the kernel's own charges for the new

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -65,8 +66,13 @@ func TestNoLeaks(t *testing.T) {
 	if _, err := os.Stat(stateDir); err != nil {
 		t.Logf("state dir already gone: %v", err)
 	}
-	if err := CleanupStale(); err != nil {
-		t.Fatalf("CleanupStale: %v", err)
+	st := readState(t, stateDir)
+	removed, err := CleanupStaleRuns()
+	if err != nil {
+		t.Fatalf("CleanupStaleRuns: %v", err)
+	}
+	if !slices.Contains(removed, st.ID) {
+		t.Errorf("CleanupStaleRuns removed %v, not the killed run %s", removed, st.ID)
 	}
 	assertNoLeak(t, before, takeSnapshot(t))
 }

@@ -225,7 +225,10 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 	}()
 	if r.s.ForwardSignals {
 		sigs := make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		// SIGHUP too: a closed terminal must end the container through
+		// its own exit (and the run's clean-up), not kill the runtime
+		// and leave the cgroup behind.
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		defer signal.Stop(sigs)
 		go func() {
 			for {

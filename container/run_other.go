@@ -15,3 +15,6 @@ func Run(ctx context.Context, s Spec) (Result, error) { return Result{}, ErrNotL
 
 // CleanupStale has nothing to clean on systems other than Linux.
 func CleanupStale() error { return nil }
+
+// CleanupStaleRuns removes nothing where there are no containers.
+func CleanupStaleRuns() ([]string, error) { return nil, nil }

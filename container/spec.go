@@ -45,7 +45,7 @@ type Spec struct {
 	// re-executed (which must then call MaybeInit or InitMain first).
 	Init string
 
-	// ForwardSignals relays SIGINT and SIGTERM received by this process to
+	// ForwardSignals relays SIGINT, SIGTERM and SIGHUP received by this process to
 	// the container's init while it runs. Only a command-line front end
 	// should set it: it changes the whole process's signal handling.
 	ForwardSignals bool

@@ -114,13 +114,22 @@ func (st *state) remove() error {
 // killed before it could clean up. Runs whose owner is alive are left alone,
 // so it is safe while other containers run. Run calls it before each start.
 func CleanupStale() error {
+	_, err := CleanupStaleRuns()
+	return err
+}
+
+// CleanupStaleRuns is CleanupStale, saying which runs it removed (their
+// IDs): every twinboot command calls it first, and doctor reports it, so
+// that what a killed run left never waits for the next container.
+func CleanupStaleRuns() ([]string, error) {
 	entries, err := os.ReadDir(StateRoot)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read %s: %w", StateRoot, err)
+		return nil, fmt.Errorf("read %s: %w", StateRoot, err)
 	}
+	var removed []string
 	var errs []error
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
@@ -149,9 +158,15 @@ func CleanupStale() error {
 		st.dir = claimed
 		if err := st.remove(); err != nil {
 			errs = append(errs, fmt.Errorf("clean stale container %s: %w", st.ID, err))
+			continue
 		}
+		id := st.ID
+		if id == "" {
+			id = e.Name()
+		}
+		removed = append(removed, id)
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 // abandoned reports whether a state directory without a readable record is

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -225,5 +226,28 @@ func TestKVMPermissionHelper(t *testing.T) {
 	fmt.Println("error:", err)
 	if n := kvmFDs(t); n != 0 {
 		t.Errorf("%d KVM descriptors left open", n)
+	}
+}
+
+// CheckResources takes no zero for a default: an explicit --cpus 0 or a
+// negative timeout is an error before anything is opened.
+func TestCheckResources(t *testing.T) {
+	for _, c := range []struct {
+		mem     uint64
+		cpus    int
+		timeout time.Duration
+		want    error
+	}{
+		{128 << 20, 0, 0, ErrBadCPUs},
+		{128 << 20, 1000, 0, ErrBadCPUs},
+		{0, 1, 0, ErrMemTooSmall},
+		{128 << 20, 1, -time.Second, ErrBadTimeout},
+	} {
+		if err := CheckResources(c.mem, c.cpus, c.timeout); !errors.Is(err, c.want) {
+			t.Errorf("CheckResources(%d, %d, %v) = %v, want %v", c.mem, c.cpus, c.timeout, err, c.want)
+		}
+	}
+	if err := CheckResources(128<<20, 2, time.Minute); err != nil {
+		t.Errorf("a good VM: %v", err)
 	}
 }

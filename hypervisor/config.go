@@ -108,20 +108,28 @@ func (c Config) validate() error {
 	if c.Kernel == "" {
 		return fmt.Errorf("%w: no kernel path given", ErrNoKernel)
 	}
-	if c.MemBytes < MinMem {
-		return fmt.Errorf("%w: %d MiB requested, the minimum is %d MiB", ErrMemTooSmall, c.MemBytes>>20, MinMem>>20)
+	return CheckResources(c.MemBytes, c.CPUs, c.Timeout)
+}
+
+// CheckResources checks a VM's size and time limit, the checks New makes
+// before touching anything: a command line calls it on its flags before it
+// does any slow work (boots the nested-mode machine, starts a benchmark).
+// Unlike a Config, it takes no zero for "the default": --cpus 0 is an error.
+func CheckResources(memBytes uint64, cpus int, timeout time.Duration) error {
+	if memBytes < MinMem {
+		return fmt.Errorf("%w: %d MiB requested, the minimum is %d MiB", ErrMemTooSmall, memBytes>>20, MinMem>>20)
 	}
-	if c.MemBytes > MaxMem {
-		return fmt.Errorf("%w: %d MiB requested, the maximum is %d MiB", ErrMemTooLarge, c.MemBytes>>20, MaxMem>>20)
+	if memBytes > MaxMem {
+		return fmt.Errorf("%w: %d MiB requested, the maximum is %d MiB", ErrMemTooLarge, memBytes>>20, MaxMem>>20)
 	}
-	if c.MemBytes%pageSize != 0 {
-		return fmt.Errorf("guest memory of %d bytes is not a multiple of the %d-byte page", c.MemBytes, pageSize)
+	if memBytes%pageSize != 0 {
+		return fmt.Errorf("guest memory of %d bytes is not a multiple of the %d-byte page", memBytes, pageSize)
 	}
-	if c.CPUs < 1 || c.CPUs > MaxCPUs {
-		return fmt.Errorf("%w: %d (want 1..%d)", ErrBadCPUs, c.CPUs, MaxCPUs)
+	if cpus < 1 || cpus > MaxCPUs {
+		return fmt.Errorf("%w: %d (want 1..%d)", ErrBadCPUs, cpus, MaxCPUs)
 	}
-	if c.Timeout < 0 {
-		return fmt.Errorf("negative timeout %v", c.Timeout)
+	if timeout < 0 {
+		return fmt.Errorf("%w: negative timeout %v", ErrBadTimeout, timeout)
 	}
 	return nil
 }

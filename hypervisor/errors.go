@@ -41,6 +41,9 @@ var (
 	ErrCmdlineTooLong = errors.New("kernel command line too long")
 	// ErrBadCPUs means a vCPU count outside 1..MaxCPUs.
 	ErrBadCPUs = errors.New("bad vCPU count")
+
+	// ErrBadTimeout means a negative time limit.
+	ErrBadTimeout = errors.New("bad timeout")
 	// ErrTimeout means the guest did not finish within Config.Timeout.
 	ErrTimeout = errors.New("guest did not finish in time")
 	// ErrGuestFailed means the run ended in a non-clean way (panic, triple

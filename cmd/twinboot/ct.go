@@ -77,6 +77,9 @@ func ctRunCmd() *cobra.Command {
 		"a container needs no KVM, so native is the default")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if err := container.CheckLimits(int64(f.mem.bytes), f.pids, f.cpus); err != nil {
+			return usageError{err}
+		}
 		if *mode != host.ModeNative {
 			// In L1 the kernel has no overlayfs module unless the lab
 			// machine ships one: pass --read-only for the lab rootfs there.

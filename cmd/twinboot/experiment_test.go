@@ -36,6 +36,10 @@ func TestCompareCommandsBadInput(t *testing.T) {
 		{"bench stray argument", []string{"bench", "x"}, 2, "unexpected arguments"},
 		{"run bad mode", []string{"run", "--mode", "turbo"}, 2, `unknown mode "turbo"`},
 		{"run bad size", []string{"run", "--mem", "lots"}, 2, "--mem"},
+		// Checked before any slow work (an L1 boot, a benchmark).
+		{"bench too many runs", []string{"bench", "--runs", "5000", "--mode", "nested"}, 2, "runs must be 1 to 1000"},
+		{"vm no vCPUs", []string{"vm", "--cpus", "0", "--mode", "nested"}, 2, "bad vCPU count"},
+		{"ct run NaN cores", []string{"ct", "run", "--cpu", "NaN", "--mode", "nested"}, 2, "ct run"},
 		{"chart no file", []string{"chart"}, 2, "which results file?"},
 		{"chart unreadable file", []string{"chart", filepath.Join(dir, "missing.json")}, 1, "no such file or directory"},
 		{"chart not json", []string{"chart", garbage}, 1, "parse results"},

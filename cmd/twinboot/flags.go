@@ -147,16 +147,20 @@ func (e *experimentFlags) experiment(command string, d host.Decision) (lab.Exper
 	case e.syscalls < 0:
 		return x, usagef("--syscalls must not be negative")
 	}
+	mode, emulated := lab.Where(d)
+	x.Options = compare.Options{
+		Kernel: e.vm.kernel, Initrd: e.vm.initrd, VMMemBytes: e.vm.mem.bytes, VMCPUs: e.vm.cpus,
+		CTMemBytes: int64(e.ctMem.bytes), Syscalls: e.syscalls, Timeout: e.timeout, Peers: e.peers,
+		Runs: e.runs, Warmup: e.warmup, Mode: mode, Emulated: emulated,
+	}
+	if err := x.Options.Validate(); err != nil {
+		return x, usageError{err}
+	}
 	a, err := guest.Load(guest.BuildDir())
 	if err != nil {
 		return x, err
 	}
-	mode, emulated := lab.Where(d)
-	x.Options = compare.Options{
-		Guest: a, Kernel: e.vm.kernel, Initrd: e.vm.initrd, VMMemBytes: e.vm.mem.bytes, VMCPUs: e.vm.cpus,
-		CTMemBytes: int64(e.ctMem.bytes), Syscalls: e.syscalls, Timeout: e.timeout, Peers: e.peers,
-		Runs: e.runs, Warmup: e.warmup, Mode: mode, Emulated: emulated,
-	}
+	x.Options.Guest = a
 	x.Inner, x.Files = innerArgs(e.fs)
 	return x, nil
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/twinboot/twinboot/container"
 )
 
 func main() {
@@ -46,6 +47,13 @@ func rootCmd() *cobra.Command {
 		},
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Every command first removes what killed runs left behind
+		// (container state, cgroups, mounts), and says so.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if ids, _ := container.CleanupStaleRuns(); len(ids) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what %d killed run(s) left behind: %s\n", len(ids), strings.Join(ids, ", "))
+			}
+		},
 	}
 	root.AddCommand(commands()...)
 	root.SetUsageTemplate(usageTemplate)

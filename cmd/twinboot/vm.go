@@ -47,6 +47,10 @@ func vmCmd() *cobra.Command {
 	fs.BoolVar(&stdin, "stdin", false, "feed standard input to the guest's serial port (with twinboot.mode=shell on the command line)")
 	mode := modeFlag(fs, host.ModeAuto, "")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		// Checked here, before nested mode boots a machine to find out.
+		if err := hypervisor.CheckResources(v.mem.bytes, v.cpus, timeout); err != nil {
+			return usageError{err}
+		}
 		// Without hardware KVM, run this same command inside nested mode's
 		// L1 machine and relay its output; with --stdin, what this process
 		// reads goes into L1 too.
