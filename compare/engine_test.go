@@ -158,8 +158,8 @@ func TestOptionsValidate(t *testing.T) {
 		edit func(*Options)
 		msg  string
 	}{
-		{"runs 0", func(o *Options) { o.Runs = 0 }, "runs must be at least 1, got 0"},
-		{"negative warmup", func(o *Options) { o.Warmup = -1 }, "warmup must not be negative"},
+		{"runs 0", func(o *Options) { o.Runs = 0 }, "runs must be 1 to 1000, got 0"},
+		{"negative warmup", func(o *Options) { o.Warmup = -1 }, "warmup must be 0 to 100, got -1"},
 		{"negative syscalls", func(o *Options) { o.Syscalls = -5 }, "syscalls must not be negative"},
 		{"no guest", func(o *Options) { o.Guest.Rootfs = "" }, "guest not built"},
 		{"bad mode", func(o *Options) { o.Mode = "turbo" }, `mode "turbo"`},
