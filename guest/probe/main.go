@@ -48,8 +48,8 @@ func main() {
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	mode := fs.String("mode", modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
-	syscalls := fs.Int("syscalls", defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
+	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
+	syscalls := fs.Int(report.SettingSyscalls, defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -74,19 +74,19 @@ func run(args []string) int {
 	params, _ := observe.CmdlineParams(root)
 	// Only then is the machine ours to end through the exit port (see
 	// powerOff).
-	_, ownKernel = params["mode"]
+	_, ownKernel = params[report.SettingMode]
 	if pid1 && needDevtmpfs(ownKernel) {
 		if err := mountMissing("/dev", "devtmpfs"); err != nil {
 			noteErr(&r, "mount /dev", err)
 		}
 	}
-	if !set["mode"] {
-		if m, ok := params["mode"]; ok {
+	if !set[report.SettingMode] {
+		if m, ok := params[report.SettingMode]; ok {
 			*mode = m
 		}
 	}
-	if !set["syscalls"] {
-		if s, ok := params["syscalls"]; ok {
+	if !set[report.SettingSyscalls] {
+		if s, ok := params[report.SettingSyscalls]; ok {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 0 {
 				noteErr(&r, "syscalls", fmt.Errorf("twinboot.syscalls=%q is not a count; using %d", s, *syscalls))

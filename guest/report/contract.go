@@ -29,20 +29,24 @@ const Path = "/init"
 // DefaultSyscalls is the size of the probe's getppid burst.
 const DefaultSyscalls = 10000
 
-// Kernel command line parameters the probe reads, with their "twinboot."
-// prefix.
+// The probe's two settings: its flags in a container (--mode, --syscalls)
+// and, with the "twinboot." prefix, its kernel command line parameters in a
+// VM (twinboot.mode=, twinboot.syscalls=).
 const (
+	SettingMode     = "mode"
+	SettingSyscalls = "syscalls"
+
 	ParamPrefix   = "twinboot."
-	ParamMode     = ParamPrefix + "mode"
-	ParamSyscalls = ParamPrefix + "syscalls"
+	ParamMode     = ParamPrefix + SettingMode
+	ParamSyscalls = ParamPrefix + SettingSyscalls
 )
 
 // Args is the probe's command line in a container: Path, the mode and, when
 // syscalls is not negative, the burst size.
 func Args(mode string, syscalls int) []string {
-	args := []string{Path, "--mode", mode}
+	args := []string{Path, "--" + SettingMode, mode}
 	if syscalls >= 0 {
-		args = append(args, "--syscalls", strconv.Itoa(syscalls))
+		args = append(args, "--"+SettingSyscalls, strconv.Itoa(syscalls))
 	}
 	return args
 }

@@ -43,16 +43,21 @@ func readTrim(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func cpuModel(path string) string {
+func cpuModel(path string) string { return cpuinfo(path, "model name") }
+
+// cpuinfo is the value of the first "key : value" line of /proc/cpuinfo
+// (at path) with that key, or "".
+func cpuinfo(path, key string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20) // the flags line is long
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "model name" {
+		if ok && strings.TrimSpace(k) == key {
 			return strings.TrimSpace(v)
 		}
 	}

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bufio"
 	"os"
 	"strings"
 	"sync"
@@ -89,23 +88,10 @@ func InspectKVM() KVMInfo {
 }
 
 func cpuVirtFlag() string {
-	f, err := os.Open(sysPath("/proc/cpuinfo"))
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || strings.TrimSpace(name) != "flags" {
-			continue
+	for _, fl := range strings.Fields(cpuinfo(sysPath("/proc/cpuinfo"), "flags")) {
+		if fl == "vmx" || fl == "svm" {
+			return fl
 		}
-		for _, fl := range strings.Fields(val) {
-			if fl == "vmx" || fl == "svm" {
-				return fl
-			}
-		}
-		return ""
 	}
 	return ""
 }

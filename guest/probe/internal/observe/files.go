@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/twinboot/twinboot/guest/report"
 )
 
 // ErrMalformed means a file exists but does not have the expected shape.
@@ -212,7 +214,7 @@ func CmdlineParams(root fs.FS) (map[string]string, error) {
 	params := map[string]string{}
 	for _, f := range strings.Fields(string(b)) {
 		k, v, ok := strings.Cut(f, "=")
-		name, isOurs := strings.CutPrefix(k, "twinboot.")
+		name, isOurs := strings.CutPrefix(k, report.ParamPrefix)
 		if ok && isOurs && name != "" {
 			params[name] = v
 		}
