@@ -40,12 +40,34 @@ type Report struct {
 	MemAvailKB    *uint64  `json:"mem_available_kb,omitempty"`
 	CPUs          int      `json:"cpus,omitempty"` // online CPUs seen by the kernel
 	Interfaces    []string `json:"interfaces"`     // network interface names
-	Mounts        *int     `json:"mounts,omitempty"`
-	Cgroup        string   `json:"cgroup,omitempty"` // contents of /proc/self/cgroup, one line per hierarchy joined by ";"
+	// NICs are the network interfaces again, with their hardware and IP
+	// addresses (Interfaces stays, for readers of older reports).
+	NICs []NIC `json:"nics,omitempty"`
+	// Disks are the block devices the kernel sees (/sys/block): in a VM,
+	// the hypervisor's virtio disks.
+	Disks  []Disk `json:"disks,omitempty"`
+	Mounts *int   `json:"mounts,omitempty"`
+	Cgroup string `json:"cgroup,omitempty"` // contents of /proc/self/cgroup, one line per hierarchy joined by ";"
 	// Syscalls is the result of a burst of cheap syscalls (getppid) run by the
 	// probe; the host compares it with the hypervisor's exit counters.
 	Syscalls *SyscallBurst     `json:"syscalls,omitempty"`
 	Errors   map[string]string `json:"errors,omitempty"`
+}
+
+// NIC is one network interface as the probe saw it.
+type NIC struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`   // empty for lo
+	Addrs []string `json:"addrs,omitempty"` // CIDR form, e.g. 10.0.2.15/24
+	Up    bool     `json:"up"`
+}
+
+// Disk is one block device: /sys/block/<name>/size (in 512-byte sectors,
+// whatever the device's own block size) and ro.
+type Disk struct {
+	Name      string `json:"name"`
+	SizeBytes uint64 `json:"size_bytes"`
+	ReadOnly  bool   `json:"read_only"`
 }
 
 // SyscallBurst records how many getppid calls the probe made and how long
