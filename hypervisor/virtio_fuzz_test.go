@@ -109,6 +109,7 @@ var (
 	fzOutside = fuzzImage(2, []fzDescSpec{{^uint64(0) - 4, 0xffffffff, virtqDescFWrite, 0}}, []uint16{0}, nil)
 	fzRunaway = func() []byte {
 		b := fuzzImage(2, []fzDescSpec{{fzBufs, 16, 0, 0}}, []uint16{0}, nil)
+		b = append(b, make([]byte, 1+fzAvail+4-len(b))...)  // the trimmed image ends inside avail idx
 		binary.LittleEndian.PutUint16(b[1+fzAvail+2:], 200) // past the size byte
 		return b
 	}()
