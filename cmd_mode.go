@@ -34,6 +34,10 @@ func addModeFlag(fs *flag.FlagSet) *string {
 type relayInput struct {
 	stdin bool // relay os.Stdin to the inner command
 	tty   bool // and, when it is a terminal, give the inner command a pty in L1
+	// files, when set, carries host files into L1 (a VM's disk images); it
+	// is called in nested mode only, before the command line is rebuilt,
+	// so that it can point the command's flags at the files' L1 paths.
+	files func() []nested.File
 }
 
 // relayNested decides the mode and says so (on stderr, or as an event.Log
@@ -67,6 +71,9 @@ func relayNested(fs *flag.FlagSet, mode string, stdout io.Writer, sink event.Sin
 		Timeout: 30 * time.Minute,
 		Stderr:  fs.Output(),
 		Sink:    logSink(fs.Output()),
+	}
+	if in.files != nil {
+		opt.Extra = in.files()
 	}
 	job := nested.Job{Args: commandLine(fs), Stdout: stdout, Stderr: fs.Output(), Sink: sink}
 	var escaped <-chan struct{}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,12 +31,14 @@ func init() {
 		timeout                      time.Duration
 		jsonOut, quiet, stdin        bool
 		mode                         *string
+		disks                        diskFlags
+		tap, id                      string
 	)
 	register(&command{
 		name:    "vm",
 		short:   "Boot the guest under twinboot's own KVM hypervisor",
 		summary: "Boot the guest as a VM under twinboot's own KVM hypervisor and report what it measured.",
-		usage:   "[--mode auto|native|nested] [--kernel K] [--initrd I] [--mem 128M] [--cpus 1] [--cmdline ...] [--timeout 30s] [--json]",
+		usage:   "[--mode auto|native|nested] [--kernel K] [--initrd I] [--mem 128M] [--cpus 1] [--cmdline ...] [--disk IMG[,ro]]... [--tap NAME] [--timeout 30s] [--json]",
 		setup: func(fs *flag.FlagSet) {
 			fs.StringVar(&kernel, "kernel", "", "bzImage or ELF vmlinux with a PVH note (default: the lab kernel's bzImage from 'make guest')")
 			fs.StringVar(&initrd, "initrd", "", "initramfs (default: the lab initramfs from 'make guest'; 'none' for no initrd)")
@@ -46,6 +49,9 @@ func init() {
 			fs.BoolVar(&jsonOut, "json", false, "print events and the result as JSON lines on stdout")
 			fs.BoolVar(&quiet, "quiet", false, "do not copy the guest console to stderr")
 			fs.BoolVar(&stdin, "stdin", false, "feed standard input to the guest's serial port (with twinboot.mode=shell on the command line)")
+			fs.Var(&disks, "disk", "raw disk image as a virtio-blk disk, IMG or IMG,ro; repeat for /dev/vda, /dev/vdb, ... (in nested mode the VM gets a copy)")
+			fs.StringVar(&tap, "tap", "", "attach the guest's eth0 (virtio-net) to this existing TAP device")
+			fs.StringVar(&id, "id", "", "the VM's ID; eth0's MAC address is derived from it")
 			mode = addModeFlag(fs)
 		},
 		run: func(fs *flag.FlagSet, args []string, stdout io.Writer) error {
@@ -55,7 +61,7 @@ func init() {
 			// Without hardware KVM, run this same command inside nested
 			// mode's L1 machine and relay its output (cmd_mode.go).
 			// With --stdin, what this process reads goes into L1 too.
-			decision, done, err := relayNested(fs, *mode, stdout, nil, relayInput{stdin: stdin})
+			decision, done, err := relayNested(fs, *mode, stdout, nil, relayInput{stdin: stdin, files: disks.intoL1})
 			if done {
 				return err
 			}
@@ -82,6 +88,10 @@ func init() {
 				Kernel: kernel, Initrd: initrd, Cmdline: cmdline, MemBytes: memBytes,
 				CPUs: cpus, Timeout: timeout, Start: processStart,
 				Emulated: decision.Emulated(),
+				Disks:    disks, ID: id,
+			}
+			if tap != "" {
+				cfg.NICs = []hypervisor.NIC{{TAP: tap}}
 			}
 			if !quiet && !jsonOut {
 				cfg.Console = fs.Output()
@@ -173,6 +183,17 @@ func printVMResult(w io.Writer, r hypervisor.Result) {
 	for _, p := range ports {
 		fmt.Fprintf(w, " %#x=%d", p, r.IOPorts[uint16(p)])
 	}
+	for _, d := range r.Devices {
+		perReq := 0.0
+		if d.Requests > 0 {
+			perReq = float64(d.MMIOExits) / float64(d.Requests)
+		}
+		fmt.Fprintf(w, "\ndevice:   %s %s (%s): %d requests, %d MMIO exits (%.1f per request), %d notifies via ioeventfd, %d interrupts, %d B in, %d B out",
+			d.Name, d.Kind, d.Backend, d.Requests, d.MMIOExits, perReq, d.Notifies, d.Interrupts, d.BytesRead, d.BytesWrite)
+		if d.Broken != "" {
+			fmt.Fprintf(w, ", BROKEN: %s", d.Broken)
+		}
+	}
 	m := r.Memory
 	fmt.Fprintf(w, "\nmemory:   configured %d MiB, touched %.1f MiB, VMM overhead %.1f MiB (peak RSS %.1f MiB)\n",
 		m.ConfiguredBytes>>20, mib(m.TouchedBytes), mib(m.VMMOverheadBytes), mib(m.HWMBytes))
@@ -214,4 +235,48 @@ func parseSize(s string) (uint64, error) {
 		return 0, fmt.Errorf("size %q too large", s)
 	}
 	return v * mult, nil
+}
+
+// diskFlags collects --disk IMG[,ro] flags in order. Its String joins them
+// with ";" and Set splits on it, so that the rebuilt command line that
+// carries a command into L1 (one --disk=... for all) means the same.
+type diskFlags []hypervisor.Disk
+
+func (d *diskFlags) String() string {
+	var parts []string
+	for _, x := range *d {
+		if x.ReadOnly {
+			parts = append(parts, x.Path+",ro")
+		} else {
+			parts = append(parts, x.Path)
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+func (d *diskFlags) Set(v string) error {
+	for _, one := range strings.Split(v, ";") {
+		path, opt, found := strings.Cut(one, ",")
+		switch {
+		case path == "":
+			return fmt.Errorf("no image path in %q", one)
+		case found && opt != "ro":
+			return fmt.Errorf("%q: the only option is ro", one)
+		}
+		*d = append(*d, hypervisor.Disk{Path: path, ReadOnly: found})
+	}
+	return nil
+}
+
+// intoL1 points each disk at the copy nested mode puts into L1 and returns
+// the copies to make. Writes in L1 stay there: the image on the host is
+// not changed by a nested run.
+func (d *diskFlags) intoL1() []nested.File {
+	var files []nested.File
+	for i := range *d {
+		dst := fmt.Sprintf("/extra/disks/%d-%s", i, filepath.Base((*d)[i].Path))
+		files = append(files, nested.File{Src: (*d)[i].Path, Dst: dst})
+		(*d)[i].Path = dst
+	}
+	return files
 }
