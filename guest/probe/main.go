@@ -41,6 +41,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	mode := fs.String("mode", modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
 	syscalls := fs.Int("syscalls", defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
+	diskbench := fs.String("diskbench", "", "after READY, measure this disk or file (sequential read and write, 4 KiB random reads) and print a TWINBOOT-DISKBENCH line; it is overwritten (default from twinboot.diskbench=)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -86,6 +87,9 @@ func run(args []string) int {
 			}
 		}
 	}
+	if !set["diskbench"] {
+		*diskbench = params["diskbench"]
+	}
 	switch *mode {
 	case modeExit, modePoweroff, modeShell:
 	default:
@@ -114,6 +118,9 @@ func run(args []string) int {
 		return finish(*mode, pid1, 1)
 	}
 
+	if *diskbench != "" {
+		printDiskBench(diskBench(*diskbench))
+	}
 	if *mode == modeShell {
 		status := shell(pid1)
 		if !pid1 || !ownKernel {

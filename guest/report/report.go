@@ -101,3 +101,41 @@ func Parse(line string) (Report, error) {
 	}
 	return r, nil
 }
+
+// DiskBenchPrefix starts the line the probe prints after its READY line
+// when asked to measure a disk (--diskbench PATH, twinboot.diskbench=PATH).
+const DiskBenchPrefix = "TWINBOOT-DISKBENCH "
+
+// DiskBench is what the probe measured on one disk or file, on the clock
+// of the kernel it runs on. The same code measures a VM's /dev/vda and a
+// container's file, so the figures compare directly.
+type DiskBench struct {
+	Path string `json:"path"`
+	// Direct says whether reads bypassed the page cache (O_DIRECT); a file
+	// system that refuses O_DIRECT (tmpfs, ramfs) is read through it.
+	Direct bool `json:"direct"`
+	// Sequential read of ReadBytes from offset 0, 1 MiB at a time.
+	ReadBytes  int64   `json:"read_bytes"`
+	ReadMBps   float64 `json:"read_mb_s"`
+	WriteBytes int64   `json:"write_bytes"` // sequential, 1 MiB at a time, then fdatasync
+	WriteMBps  float64 `json:"write_mb_s"`
+	// RandReads 4 KiB reads at random 4 KiB-aligned offsets, one at a time.
+	RandReads  int     `json:"rand_reads"`
+	RandP50us  float64 `json:"rand_p50_us"`
+	RandP99us  float64 `json:"rand_p99_us"`
+	RandMeanus float64 `json:"rand_mean_us"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// ParseDiskBench extracts a DiskBench from one output line.
+func ParseDiskBench(line string) (DiskBench, bool) {
+	i := strings.Index(line, DiskBenchPrefix)
+	if i < 0 {
+		return DiskBench{}, false
+	}
+	var d DiskBench
+	if err := json.Unmarshal([]byte(strings.TrimRight(line[i+len(DiskBenchPrefix):], "\r\n")), &d); err != nil {
+		return DiskBench{}, false
+	}
+	return d, true
+}
