@@ -102,6 +102,7 @@ func TestVirtioDevicesLabKernel(t *testing.T) {
 	var console screen
 	var res hypervisor.Result
 	var runErr error
+	fdsBefore := openFDs(t)
 	withTAP(t, testTAP, tapAddr, func() {
 		vm, err := hypervisor.New(hypervisor.Config{
 			Kernel: a.BzImage, Initrd: a.Initramfs, MemBytes: 128 << 20, CPUs: 1,
@@ -122,6 +123,10 @@ func TestVirtioDevicesLabKernel(t *testing.T) {
 	out := console.String()
 	if runErr != nil {
 		t.Fatalf("run: %v\nconsole:\n%s", runErr, out)
+	}
+	// Images, TAP, eventfds: every descriptor the VM opened is closed.
+	if after := openFDs(t); after > fdsBefore {
+		t.Errorf("%d file descriptors open after the VM closed, %d before", after, fdsBefore)
 	}
 	t.Logf("console:\n%s", out)
 	for _, want := range []string{
@@ -339,4 +344,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
