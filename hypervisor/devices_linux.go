@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -89,6 +90,9 @@ type devices struct {
 func (vm *VM) attachDevices(b *backends) error {
 	d := &devices{b: b}
 	vm.devs = d
+	if len(b.disks)+len(b.nics) > 0 {
+		reserveProcs(len(vm.vcpus))
+	}
 	var devs []virtioDevice
 	var names []string
 	for i, x := range b.disks {
@@ -224,4 +228,20 @@ func (d *devices) close() error {
 		errs = append(errs, f.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// reserveProcs makes sure the Go scheduler has a processor (a P) for the
+// device goroutines while every vCPU goroutine sits in KVM_RUN. A
+// goroutine in a system call keeps its P until the runtime's monitor
+// takes it back, which it checks at intervals of 20 us to 10 ms; on a
+// machine with one CPU (L1 in nested mode has one), GOMAXPROCS is 1, and a
+// queue notification waited for that check, measured at 8 ms per 4 KiB
+// read (the kernel there ticks at 4 ms without high-resolution timers).
+// One P more than there are vCPUs lets an idle P wait in the poller, so an
+// ioeventfd wakes its goroutine at once. This is why the VMM is best a
+// process of its own: the setting is process-wide.
+func reserveProcs(vcpus int) {
+	if runtime.GOMAXPROCS(0) < vcpus+1 {
+		runtime.GOMAXPROCS(vcpus + 1)
+	}
 }
