@@ -67,6 +67,14 @@ func TestBadInputs(t *testing.T) {
 		{"negative vCPUs", Config{Kernel: good, CPUs: -1}, ErrBadCPUs},
 		{"no KVM device", Config{Kernel: good, Device: filepath.Join(dir, "no-kvm")}, ErrNoKVM},
 		{"not a KVM device", Config{Kernel: good, Device: "/dev/null"}, ErrKVMAPI},
+		{"missing disk image", Config{Kernel: good, Disks: []Disk{{Path: file("disk", make([]byte, 4096))}, {Path: filepath.Join(dir, "nope.img")}}}, ErrNoDisk},
+		{"disk image smaller than a sector", Config{Kernel: good, Disks: []Disk{{Path: file("tiny.img", []byte("x"))}}}, ErrNoDisk},
+		{"disk without a path", Config{Kernel: good, Disks: []Disk{{}}}, ErrNoDisk},
+		{"too many disks", Config{Kernel: good, Disks: make([]Disk, len(virtioIRQs)+1)}, ErrTooManyDevices},
+		// An interface name no network namespace of ours has: nothing is created.
+		{"missing TAP", Config{Kernel: good, NICs: []NIC{{TAP: "tbnope0"}}}, ErrNoTAP},
+		{"TAP name too long", Config{Kernel: good, NICs: []NIC{{TAP: strings.Repeat("t", 20)}}}, ErrNoTAP},
+		{"NIC without a TAP", Config{Kernel: good, NICs: []NIC{{}}}, ErrNoTAP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.cfg.MemBytes == 0 {

@@ -3,6 +3,8 @@ package hypervisor
 import (
 	"fmt"
 	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/twinboot/twinboot/guest/report"
@@ -82,6 +84,34 @@ type Config struct {
 	// Device is the KVM device node; empty means /dev/kvm. Tests point it
 	// elsewhere to prove the errors for a missing or unopenable device.
 	Device string
+
+	// Disks are virtio-blk disks on raw image files, in order: the guest's
+	// /dev/vda, /dev/vdb, ... The VMM opens them itself.
+	Disks []Disk `json:"disks,omitempty"`
+	// NICs are virtio-net cards, each on an existing TAP device: eth0, ...
+	NICs []NIC `json:"nics,omitempty"`
+	// ID names this VM; each NIC's MAC address is derived from it (and the
+	// card's index) unless NIC.MAC is set.
+	ID string `json:"id,omitempty"`
+}
+
+// Disk is one virtio-blk disk: a raw image file (`mke2fs -t ext4 -d DIR
+// IMG SIZE` makes one without root or a loop device), read-write unless
+// ReadOnly. A read-only disk is offered to the guest as such, and a write
+// the guest attempts anyway fails in the guest, never touching the file.
+type Disk struct {
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// NIC is one network card: a TAP device on the host that the VMM attaches
+// to. The TAP must exist (the lab network creates it); the VMM never
+// creates or configures host network devices.
+type NIC struct {
+	TAP string `json:"tap"`
+	// MAC is the guest's address (aa:bb:cc:dd:ee:ff); empty derives a
+	// locally administered one from Config.ID.
+	MAC string `json:"mac,omitempty"`
 }
 
 // DefaultDevice is the usual KVM device node.
@@ -108,7 +138,10 @@ func (c Config) validate() error {
 	if c.Kernel == "" {
 		return fmt.Errorf("%w: no kernel path given", ErrNoKernel)
 	}
-	return CheckResources(c.MemBytes, c.CPUs, c.Timeout)
+	if err := CheckResources(c.MemBytes, c.CPUs, c.Timeout); err != nil {
+		return err
+	}
+	return c.checkDevices()
 }
 
 // CheckResources checks a VM's size and time limit, the checks New makes
@@ -132,4 +165,37 @@ func CheckResources(memBytes uint64, cpus int, timeout time.Duration) error {
 		return fmt.Errorf("%w: negative timeout %v", ErrBadTimeout, timeout)
 	}
 	return nil
+}
+
+// checkDevices checks the virtio devices a config asks for.
+func (c Config) checkDevices() error {
+	if n := len(c.Disks) + len(c.NICs); n > len(virtioIRQs) {
+		return fmt.Errorf("%w: %d disks and NICs, at most %d (one free interrupt line each)", ErrTooManyDevices, n, len(virtioIRQs))
+	}
+	for i, d := range c.Disks {
+		if d.Path == "" {
+			return fmt.Errorf("%w: disk %d has no image path", ErrNoDisk, i)
+		}
+	}
+	for i, n := range c.NICs {
+		if n.TAP == "" {
+			return fmt.Errorf("%w: NIC %d names no TAP device", ErrNoTAP, i)
+		}
+		if n.MAC != "" {
+			if hw, err := net.ParseMAC(n.MAC); err != nil || len(hw) != 6 || hw[0]&1 != 0 {
+				return fmt.Errorf("NIC %d: MAC %q is not a unicast Ethernet address", i, n.MAC)
+			}
+		}
+	}
+	return nil
+}
+
+// virtioCmdline announces n virtio-mmio devices to the guest kernel, one
+// virtio_mmio.device=<size>@<addr>:<irq> each, in device order.
+func virtioCmdline(n int) string {
+	var words []string
+	for i := 0; i < n; i++ {
+		words = append(words, fmt.Sprintf("virtio_mmio.device=4K@%#x:%d", virtioMMIOBase+uint64(i)*virtioMMIOStride, virtioIRQs[i]))
+	}
+	return strings.Join(words, " ")
 }

@@ -30,14 +30,25 @@
 //     writing them and the command line into guest memory.
 //  10. mptable.go      how the guest finds its CPUs and how ISA interrupts
 //     (timer, UART) reach them.
-//  11. serial.go, ioports.go  the only devices: a 16550 UART on COM1 and an
-//     "I am done" exit port. Every other port is counted and ignored.
-//  12. vcpu_linux.go, run_linux.go, exits.go  the run loop: KVM_RUN, read
+//  11. serial.go, ioports.go  the legacy devices: a 16550 UART on COM1 and
+//     an "I am done" exit port. Every other port is counted and ignored.
+//  12. virtqueue.go    virtio's split virtqueue: how a guest hands a device
+//     buffers in its own RAM, and why every index, address and length in it
+//     is checked as hostile input.
+//  13. virtio_mmio.go  the virtio-mmio transport: a device as a 4 KiB
+//     window of registers and an interrupt line, no PCI, no ACPI; why gokvm's
+//     virtio devices are not used.
+//  14. virtio_blk.go   a disk on a raw image file (--disk FILE[,ro]).
+//  15. virtio_net.go, tap_linux.go  a NIC on a TAP device (--tap NAME).
+//  16. devices_linux.go  plugging the devices into the VM: windows, IRQs,
+//     the kernel command line, and KVM's ioeventfd and irqfd, which let a
+//     queue notification and an interrupt skip the trip out to us.
+//  17. vcpu_linux.go, run_linux.go, exits.go  the run loop: KVM_RUN, read
 //     why the guest stopped from the shared kvm_run page, emulate, repeat,
 //     until the guest powers off, reboots, crashes or runs out of time.
-//  13. console.go, smaps_linux.go, result.go  what the run measures: boot
-//     phases on the host's monotonic clock, exits by reason and port, and how
-//     much host memory the guest really used.
+//  18. console.go, smaps_linux.go, result.go  what the run measures: boot
+//     phases on the host's monotonic clock, exits by reason, port and
+//     device, and how much host memory the guest really used.
 //
 // The run ends in one of a few named ways (ExitReason): poweroff (exit
 // port) and reboot (reboot=t's triple fault, announced on the console) are

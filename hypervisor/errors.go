@@ -53,4 +53,21 @@ var (
 	ErrUnsupported = errors.New("hypervisor not supported on this platform")
 	// ErrClosed means Run was called on a closed or already-run VM.
 	ErrClosed = errors.New("VM closed or already run")
+	// ErrGuestAddress means a guest-written address or length points
+	// outside guest RAM, or is misaligned: a device refuses it.
+	ErrGuestAddress = errors.New("guest address outside RAM")
+	// ErrVirtqueue means a guest-written virtqueue is malformed (a descriptor
+	// loop, a chain longer than the queue, an index out of range); the
+	// device that met it marks itself as needing a reset.
+	ErrVirtqueue = errors.New("malformed virtqueue")
+	// ErrBadRequest means a device request (a virtio-blk header, a
+	// virtio-net frame) is malformed; the request fails.
+	ErrBadRequest = errors.New("malformed device request")
+	// ErrNoDisk means a --disk image does not exist or cannot be opened.
+	ErrNoDisk = errors.New("disk image not found")
+	// ErrNoTAP means the TAP device for the NIC does not exist or cannot be
+	// attached to.
+	ErrNoTAP = errors.New("TAP device not available")
+	// ErrTooManyDevices means more virtio devices than free interrupt lines.
+	ErrTooManyDevices = errors.New("too many virtio devices")
 )

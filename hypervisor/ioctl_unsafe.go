@@ -36,3 +36,54 @@ func createPIT2(vm uintptr) error {
 	}
 	return nil
 }
+
+// ioeventfd and irqfd: the two ways KVM lets a device skip the trip out to
+// us (see virtio_mmio.go). gokvm wraps neither.
+const (
+	kvmIRQFDNr     = 0x76
+	kvmIOEventFDNr = 0x79
+
+	kvmIOEventFDFlagDatamatch = 1 << 0 // signal only when the value written matches
+)
+
+// kvmIOEventFD is struct kvm_ioeventfd.
+type kvmIOEventFD struct {
+	Datamatch uint64
+	Addr      uint64
+	Len       uint32
+	FD        int32
+	Flags     uint32
+	_         [36]byte
+}
+
+// kvmIRQFD is struct kvm_irqfd.
+type kvmIRQFD struct {
+	FD         uint32
+	GSI        uint32
+	Flags      uint32
+	ResampleFD uint32
+	_          [16]byte
+}
+
+// ioeventfd asks KVM to signal fd, instead of exiting to us, when the
+// guest writes the 4-byte value match at guest-physical addr.
+func ioeventfd(vm uintptr, addr uint64, match uint32, fd int) error {
+	e := kvmIOEventFD{Datamatch: uint64(match), Addr: addr, Len: 4, FD: int32(fd), Flags: kvmIOEventFDFlagDatamatch}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, vm,
+		kvm.IIOW(kvmIOEventFDNr, unsafe.Sizeof(e)), uintptr(unsafe.Pointer(&e)))
+	if errno != 0 {
+		return fmt.Errorf("KVM_IOEVENTFD %#x=%d: %w", addr, match, errno)
+	}
+	return nil
+}
+
+// irqfd asks KVM to pulse interrupt line gsi whenever fd is written.
+func irqfd(vm uintptr, gsi uint32, fd int) error {
+	r := kvmIRQFD{FD: uint32(fd), GSI: gsi}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, vm,
+		kvm.IIOW(kvmIRQFDNr, unsafe.Sizeof(r)), uintptr(unsafe.Pointer(&r)))
+	if errno != 0 {
+		return fmt.Errorf("KVM_IRQFD %d: %w", gsi, errno)
+	}
+	return nil
+}

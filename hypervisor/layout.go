@@ -14,6 +14,8 @@ package hypervisor
 //	0x000a_0000  legacy VGA/BIOS hole (reserved, not RAM to the guest)
 //	0x0010_0000  bzImage protected-mode code (it decompresses itself higher)
 //	top of RAM   initrd, page-aligned, ending at the top of RAM
+//	0xd000_0000  virtio-mmio register windows, 4 KiB each (above MaxMem,
+//	             below the I/O APIC); not RAM, so every access is an exit
 const (
 	pageSize = 4096
 
@@ -44,6 +46,18 @@ const (
 	tssAddr         = 0xfffbd000
 	identityMapAddr = 0xfffbc000
 
+	// virtioMMIOBase is the first virtio-mmio device's register window; the
+	// next device's is virtioMMIOStride above it.
+	virtioMMIOBase   = 0xd0000000
+	virtioMMIOStride = 0x1000
+
 	ioapicAddr = 0xfec00000
 	lapicAddr  = 0xfee00000
 )
+
+// virtioIRQs are the interrupt lines virtio devices get, in device order:
+// the ISA lines that nothing of ours or of a PC's usual wiring uses (0 timer,
+// 1 keyboard, 2 cascade, 3 and 4 serial, 8 RTC, 13 FPU are taken). The MP
+// table routes ISA IRQ n to I/O APIC pin n, edge-triggered, which is what an
+// irqfd's pulse needs.
+var virtioIRQs = []uint32{5, 6, 7, 9, 10, 11, 12, 14, 15}

@@ -110,17 +110,23 @@ func plan(cfg Config) (_ *bootPlan, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &bootPlan{kernel: k, initrd: cfg.Initrd, cmdline: append([]byte(cfg.Cmdline), 0)}
+	cmdline := cfg.Cmdline
+	if n := len(cfg.Disks) + len(cfg.NICs); n > 0 {
+		// The devices first, so that a "--" in the user's part cannot turn
+		// them into arguments for init.
+		cmdline = virtioCmdline(n) + " " + cmdline
+	}
+	p := &bootPlan{kernel: k, initrd: cfg.Initrd, cmdline: append([]byte(cmdline), 0)}
 	defer func() {
 		if err != nil {
 			k.close()
 		}
 	}()
 	if len(p.cmdline) > cmdlineMax {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrCmdlineTooLong, len(cfg.Cmdline), cmdlineMax-1)
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrCmdlineTooLong, len(cmdline), cmdlineMax-1)
 	}
-	if k.bz != nil && uint32(len(cfg.Cmdline)) > k.bz.CmdlineSize {
-		return nil, fmt.Errorf("%w: %d bytes, this kernel takes at most %d", ErrCmdlineTooLong, len(cfg.Cmdline), k.bz.CmdlineSize)
+	if k.bz != nil && uint32(len(cmdline)) > k.bz.CmdlineSize {
+		return nil, fmt.Errorf("%w: %d bytes, this kernel takes at most %d", ErrCmdlineTooLong, len(cmdline), k.bz.CmdlineSize)
 	}
 	kend := k.end()
 	if kend > cfg.MemBytes {
@@ -235,8 +241,17 @@ func New(cfg Config) (*VM, error) {
 		return nil, err
 	}
 	defer p.kernel.close()
+	b, err := openBackends(cfg)
+	if err != nil {
+		return nil, err
+	}
 	vm, err := machine(cfg, cfg.MemBytes)
 	if err != nil {
+		b.close()
+		return nil, err
+	}
+	if err := vm.attachDevices(b); err != nil {
+		vm.Close() // closes b too
 		return nil, err
 	}
 	vm.phases = append(vm.phases, phaseAt(cfg, PhaseProcessStart, 0))

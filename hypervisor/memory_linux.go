@@ -40,8 +40,9 @@ func newGuestMemory(size uint64) (*guestMemory, error) {
 }
 
 // register tells KVM that guest-physical [0, size) is backed by our mapping.
-// Slot 0 is the only memory slot: there are no holes to punch because the
-// devices we emulate are I/O ports, not memory-mapped.
+// Slot 0 is the only memory slot: there are no holes to punch, because RAM
+// ends below the device area. The virtio-mmio windows above it are
+// deliberately not memory, so that every access to them exits to us.
 func (g *guestMemory) register(vm uintptr) error {
 	r := kvm.UserspaceMemoryRegion{
 		Slot:          0,
@@ -86,4 +87,29 @@ func (g *guestMemory) unmap() error {
 		return fmt.Errorf("unmap guest RAM: %w", err)
 	}
 	return nil
+}
+
+// word returns the 4 bytes at guest-physical addr for an atomic access,
+// which must be 4-aligned (x86 makes aligned accesses atomic; the host
+// mapping is page-aligned, so guest alignment is host alignment).
+func (g *guestMemory) word(addr uint64) ([]byte, error) {
+	if addr%4 != 0 {
+		return nil, fmt.Errorf("%w: %#x is not 4-byte aligned", ErrGuestAddress, addr)
+	}
+	return g.slice(addr, 4)
+}
+
+// contains says whether guest-physical [addr, addr+n) is RAM. It cannot
+// overflow: addr+n is never computed.
+func (g *guestMemory) contains(addr, n uint64) bool {
+	return addr <= g.size() && n <= g.size()-addr
+}
+
+// slice is at for device code: guest-physical [addr, addr+n) or
+// ErrGuestAddress. Every address a guest hands a device goes through here.
+func (g *guestMemory) slice(addr, n uint64) ([]byte, error) {
+	if !g.contains(addr, n) {
+		return nil, fmt.Errorf("%w: %#x+%#x (RAM is %#x bytes)", ErrGuestAddress, addr, n, g.size())
+	}
+	return g.mem[addr : addr+n : addr+n], nil
 }

@@ -33,7 +33,9 @@ type Result struct {
 	Report      *report.Report    `json:"report,omitempty"` // the probe's READY line, parsed
 	ConsoleTail []string          `json:"console_tail,omitempty"`
 	CPUs        int               `json:"cpus"`
-	Detail      string            `json:"detail,omitempty"` // e.g. the internal error's suberror
+	// Devices are the virtio devices' counters, in device order.
+	Devices []DeviceStats `json:"devices,omitempty"`
+	Detail  string        `json:"detail,omitempty"` // e.g. the internal error's suberror
 }
 
 // Memory is what a run cost the host, and what it promised the guest.
@@ -52,4 +54,33 @@ type Memory struct {
 	// VMs run one after another in one process each get their own figure;
 	// VMs running at the same time share it.
 	VMMOverheadBytes uint64 `json:"vmm_overhead_bytes"`
+}
+
+// DeviceStats is what one virtio device saw during a run: how often the
+// guest trapped to it, and what it did.
+type DeviceStats struct {
+	Name string `json:"name"` // blk0, blk1, net0: in command-line order
+	Kind string `json:"kind"` // virtio-blk or virtio-net
+	// Backend is the image file or TAP device behind it.
+	Backend string `json:"backend"`
+	Addr    uint64 `json:"addr"` // its register window
+	IRQ     uint32 `json:"irq"`
+	// MMIOExits are register accesses that left the guest for the VMM:
+	// the cost of driving the device, each one a full exit.
+	MMIOExits uint64 `json:"mmio_exits"`
+	// NotifyExits are the queue notifications among them; with ioeventfd
+	// there are none, and Notifies counts what KVM passed on instead.
+	NotifyExits uint64 `json:"notify_exits"`
+	Notifies    uint64 `json:"notifies"`
+	IOEventFD   bool   `json:"ioeventfd"`
+	IRQFD       bool   `json:"irqfd"`
+	Interrupts  uint64 `json:"interrupts"`
+	Requests    uint64 `json:"requests"` // chains completed (disk requests, frames)
+	Failed      uint64 `json:"failed"`   // requests answered with an error
+	Dropped     uint64 `json:"dropped,omitempty"`
+	Flushes     uint64 `json:"flushes,omitempty"`
+	BytesRead   uint64 `json:"bytes_read"`    // backend -> guest
+	BytesWrite  uint64 `json:"bytes_written"` // guest -> backend
+	// Broken says why the device stopped (a malformed queue), if it did.
+	Broken string `json:"broken,omitempty"`
 }

@@ -115,13 +115,7 @@ func (vm *VM) loop(v *vcpu, c *exitCounts) {
 		case exitIO:
 			vm.handleIO(v, c)
 		case exitMMIO:
-			// Nothing is memory-mapped here besides what KVM emulates itself
-			// (local APIC, I/O APIC); reads of anything else see all ones.
-			if _, data, write := v.mmio(); !write {
-				for i := range data {
-					data[i] = 0xff
-				}
-			}
+			vm.handleMMIO(v)
 		case exitIntr, exitIRQWindow:
 			// Interrupted before entering the guest; just go round again.
 		case exitHLT:
@@ -164,6 +158,26 @@ func (vm *VM) handleIO(v *vcpu, c *exitCounts) {
 			}
 		} else {
 			vm.portIn(port, item)
+		}
+	}
+}
+
+// handleMMIO passes an MMIO exit to the virtio device whose window it hit.
+// Nothing else is memory-mapped here besides what KVM emulates itself
+// (local APIC, I/O APIC); reads of anything else see all ones.
+func (vm *VM) handleMMIO(v *vcpu) {
+	addr, data, write := v.mmio()
+	if t := vm.device(addr); t != nil {
+		if write {
+			t.write(addr-t.base, data)
+		} else {
+			t.read(addr-t.base, data)
+		}
+		return
+	}
+	if !write {
+		for i := range data {
+			data[i] = 0xff
 		}
 	}
 }
@@ -222,6 +236,7 @@ func (vm *VM) result(counts []*exitCounts) (Result, error) {
 		Report:      rep,
 		ConsoleTail: vm.cons.tailLines(),
 		CPUs:        len(vm.vcpus),
+		Devices:     vm.devs.stats(),
 	}
 	if stopErr != nil {
 		res.Detail = stopErr.Error()

@@ -25,6 +25,7 @@ type VM struct {
 	vcpus []*vcpu
 	uart  *uart
 	cons  *console
+	devs  *devices // virtio devices; nil without any
 
 	phaseMu sync.Mutex
 	phases  []event.Phase
@@ -201,6 +202,9 @@ func (vm *VM) Close() error {
 		errs = append(errs, v.close())
 	}
 	vm.vcpus = nil
+	// Devices before memory: their goroutines write into guest RAM.
+	errs = append(errs, vm.devs.close())
+	vm.devs = nil
 	if vm.mem != nil {
 		errs = append(errs, vm.mem.unmap())
 	}

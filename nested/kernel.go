@@ -33,14 +33,15 @@ type Kernel struct {
 
 // l1Modules is the load order: kvm needs irqbypass, kvm-amd needs kvm and
 // ccp (the AMD secure processor driver, for SEV). overlay (no dependencies)
-// gives containers in L1 their writable layer over the read-only rootfs.
+// gives containers in L1 their writable layer over the read-only rootfs;
+// tun (no dependencies) gives tests the TAP devices a VM's NIC plugs into.
 // Loading them by hand keeps modprobe, depmod and the rest of the module
 // tree out of L1.
-var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd", "overlay"}
+var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd", "overlay", "tun"}
 
 // optionalModules may fail to load without failing L1: without overlay only
-// writable containers fail, and they say why.
-var optionalModules = map[string]bool{"overlay": true}
+// writable containers fail, and without tun only NICs, and they say why.
+var optionalModules = map[string]bool{"overlay": true, "tun": true}
 
 // metaPackage is Debian's "current generic kernel" package. Its single
 // dependency names the real package, whose ABI number changes with security

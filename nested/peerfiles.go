@@ -35,7 +35,9 @@ var peerPrograms = []struct{ name, pkg string }{
 // a bzImage or a PVH vmlinux, the vAPIC ROM). Found by tracing its opens;
 // the rest of /usr/share/qemu (about 100 MB of other machines' firmware)
 // stays out of L1.
-var qemuFirmware = []string{"bios-microvm.bin", "bios-256k.bin", "pvh.bin", "linuxboot_dma.bin", "linuxboot.bin", "kvmvapic.bin"}
+// Debian's QEMU 7.2 asks for qboot.rom itself on -M microvm,acpi=off (its
+// bios-microvm.bin is a symlink to it).
+var qemuFirmware = []string{"bios-microvm.bin", "qboot.rom", "bios-256k.bin", "pvh.bin", "linuxboot_dma.bin", "linuxboot.bin", "kvmvapic.bin"}
 
 // qemuFirmwareDirs is Debian's QEMU firmware search path, in its order.
 // QEMU finds them relative to its own binary (/usr/bin/../share/qemu), so

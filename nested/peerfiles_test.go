@@ -43,13 +43,14 @@ func TestParentDirs(t *testing.T) {
 	}
 }
 
-// A kernel cached before overlay joined l1Modules lacks it, and only it.
+// A kernel cached before overlay and tun joined l1Modules lacks them, and
+// only them.
 func TestMissingModules(t *testing.T) {
 	old := Kernel{Modules: []string{"/c/irqbypass.ko", "/c/kvm.ko", "/c/ccp.ko", "/c/kvm-amd.ko"}}
-	if got := missingModules(old); !reflect.DeepEqual(got, []string{"overlay"}) {
-		t.Errorf("old cache: missing %q, want [overlay]", got)
+	if got := missingModules(old); !reflect.DeepEqual(got, []string{"overlay", "tun"}) {
+		t.Errorf("old cache: missing %q, want [overlay tun]", got)
 	}
-	full := Kernel{Modules: append(old.Modules, "/c/overlay.ko")}
+	full := Kernel{Modules: append(old.Modules, "/c/overlay.ko", "/c/tun.ko")}
 	if got := missingModules(full); len(got) != 0 {
 		t.Errorf("full cache: missing %q", got)
 	}

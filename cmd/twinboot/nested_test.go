@@ -12,6 +12,7 @@ import (
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/testutil"
+	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
@@ -59,13 +60,23 @@ func TestCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.ParseFlags([]string{"--mode", "nested", "--mem", "64M", "--json", "--", "-x"}); err != nil {
+	if err := cmd.ParseFlags([]string{"--mode", "nested", "--mem", "64M", "--json", "--kernel", "/boot/vmlinuz-x",
+		"--disk", "/tmp/a.img", "--disk", "/srv/b.img,ro", "--", "-x"}); err != nil {
 		t.Fatal(err)
 	}
 	args = cmd.Flags().Args()
-	want := []string{"vm", "--json=true", "--mem=64M", "--mode=nested", "--", "-x"}
-	if got := commandLine(cmd, args); !reflect.DeepEqual(got, want) {
+	// Host files (the kernel, each disk image) are named by their copies in
+	// L1, and listed to be carried there.
+	want := []string{"vm", "--disk=/extra/disks/0-a.img;/extra/disks/1-b.img,ro", "--json=true", "--kernel=/extra/kernel/vmlinuz-x",
+		"--mem=64M", "--mode=nested", "--", "-x"}
+	got, files := commandLine(cmd, args)
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("commandLine = %q, want %q", got, want)
+	}
+	wantFiles := []nested.File{{Src: "/tmp/a.img", Dst: "/extra/disks/0-a.img"}, {Src: "/srv/b.img", Dst: "/extra/disks/1-b.img"},
+		{Src: "/boot/vmlinuz-x", Dst: "/extra/kernel/vmlinuz-x"}}
+	if !reflect.DeepEqual(files, wantFiles) {
+		t.Errorf("files = %+v, want %+v", files, wantFiles)
 	}
 }
 

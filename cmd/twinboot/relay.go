@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,7 +59,8 @@ func relayNested(cmd *cobra.Command, args []string, mode string, in relayInput) 
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	job := nested.Job{Args: commandLine(cmd, args), Stdout: stdout, Stderr: stderr, Timeout: relayTimeout}
+	line, files := commandLine(cmd, args)
+	job := nested.Job{Args: line, Stdout: stdout, Stderr: stderr, Timeout: relayTimeout}
 	var escaped <-chan struct{}
 	if in.stdin {
 		var keys *nested.Keys
@@ -73,7 +75,7 @@ func relayNested(cmd *cobra.Command, args []string, mode string, in relayInput) 
 			escaped = nil // a pipe has no Ctrl-] to press
 		}
 	}
-	code, err := nested.Run(ctx, nested.Options{Sink: logSink(stderr)}, job)
+	code, err := nested.Run(ctx, nested.Options{Sink: logSink(stderr), Extra: files}, job)
 	if escaped != nil {
 		select {
 		case <-escaped:
@@ -93,16 +95,36 @@ func relayNested(cmd *cobra.Command, args []string, mode string, in relayInput) 
 
 // commandLine rebuilds the command's arguments: the command's path below
 // twinboot, every flag that was set, and the positional arguments.
-func commandLine(cmd *cobra.Command, args []string) []string {
+func commandLine(cmd *cobra.Command, args []string) (line []string, files []nested.File) {
 	// "twinboot ct run" is two words of the command line, not one.
-	line := strings.Fields(strings.TrimPrefix(cmd.CommandPath(), "twinboot "))
+	line = strings.Fields(strings.TrimPrefix(cmd.CommandPath(), "twinboot "))
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		line = append(line, "--"+f.Name+"="+f.Value.String())
+		v := f.Value.String()
+		switch hf := f.Value.(type) {
+		case hostFiles:
+			// A flag that names several host files (--disk) points them
+			// at their copies itself.
+			files = append(files, hf.intoL1()...)
+			v = f.Value.String()
+		default:
+			if _, ok := f.Annotations[fileFlag]; ok && v != "" {
+				dst := "/extra/" + f.Name + "/" + filepath.Base(v)
+				files = append(files, nested.File{Src: v, Dst: dst})
+				v = dst
+			}
+		}
+		line = append(line, "--"+f.Name+"="+v)
 	})
 	if len(args) > 0 {
 		line = append(append(line, "--"), args...)
 	}
-	return line
+	return line, files
+}
+
+// hostFiles is a flag value naming host files that a run in L1 needs
+// copies of: intoL1 points the value at the copies and lists them.
+type hostFiles interface {
+	intoL1() []nested.File
 }
 
 // logSink prints Log and Failure events as plain lines.

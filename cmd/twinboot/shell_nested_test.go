@@ -137,7 +137,7 @@ func TestCommandLineSubcommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"ct", "run", "--mode=nested", "--read-only=true", "--", "/bin/sh", "-i"}
-	if got := commandLine(cmd, cmd.Flags().Args()); !reflect.DeepEqual(got, want) {
+	if got, _ := commandLine(cmd, cmd.Flags().Args()); !reflect.DeepEqual(got, want) {
 		t.Errorf("commandLine = %q, want %q", got, want)
 	}
 }

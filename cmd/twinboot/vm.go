@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +32,8 @@ func vmCmd() *cobra.Command {
 		cmdline               string
 		timeout               time.Duration
 		jsonOut, quiet, stdin bool
+		disks                 diskFlags
+		tap, id               string
 	)
 	cmd := &cobra.Command{
 		Use:   "vm",
@@ -45,6 +49,9 @@ func vmCmd() *cobra.Command {
 	fs.BoolVar(&jsonOut, "json", false, "print events and the result as JSON lines on stdout")
 	fs.BoolVar(&quiet, "quiet", false, "do not copy the guest console to stderr")
 	fs.BoolVar(&stdin, "stdin", false, "feed standard input to the guest's serial port (with twinboot.mode=shell on the command line)")
+	fs.Var(&disks, "disk", "raw disk image as a virtio-blk disk, IMG or IMG,ro; repeat for /dev/vda, /dev/vdb, ... (in nested mode the VM gets a copy)")
+	fs.StringVar(&tap, "tap", "", "attach the guest's eth0 (virtio-net) to this existing TAP device")
+	fs.StringVar(&id, "id", "", "the VM's ID; eth0's MAC address is derived from it")
 	mode := modeFlag(fs, host.ModeAuto, "")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// Checked here, before nested mode boots a machine to find out.
@@ -78,6 +85,10 @@ func vmCmd() *cobra.Command {
 			Kernel: kernel, Initrd: initrd, Cmdline: cmdline, MemBytes: v.mem.bytes,
 			CPUs: v.cpus, Timeout: timeout, Start: processStart,
 			Emulated: decision.Emulated(),
+			Disks:    disks, ID: id,
+		}
+		if tap != "" {
+			cfg.NICs = []hypervisor.NIC{{TAP: tap}}
 		}
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		if !quiet && !jsonOut {
@@ -169,6 +180,17 @@ func printVMResult(w io.Writer, r hypervisor.Result) {
 	for _, p := range ports {
 		fmt.Fprintf(w, " %#x=%d", p, r.IOPorts[uint16(p)])
 	}
+	for _, d := range r.Devices {
+		perReq := 0.0
+		if d.Requests > 0 {
+			perReq = float64(d.MMIOExits) / float64(d.Requests)
+		}
+		fmt.Fprintf(w, "\ndevice:   %s %s (%s): %d requests, %d MMIO exits (%.1f per request), %d notifies via ioeventfd, %d interrupts, %d B in, %d B out",
+			d.Name, d.Kind, d.Backend, d.Requests, d.MMIOExits, perReq, d.Notifies, d.Interrupts, d.BytesRead, d.BytesWrite)
+		if d.Broken != "" {
+			fmt.Fprintf(w, ", BROKEN: %s", d.Broken)
+		}
+	}
 	m := r.Memory
 	fmt.Fprintf(w, "\nmemory:   configured %d MiB, touched %.1f MiB, VMM overhead %.1f MiB (peak RSS of the VMM process %.1f MiB)\n",
 		m.ConfiguredBytes>>20, mib(m.TouchedBytes), mib(m.VMMOverheadBytes), mib(m.HWMBytes))
@@ -187,3 +209,49 @@ func printVMResult(w io.Writer, r hypervisor.Result) {
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// diskFlags collects --disk IMG[,ro] flags in order. Its String joins them
+// with ";" and Set splits on it, so that the rebuilt command line that
+// carries a command into L1 (one --disk=... for all) means the same.
+type diskFlags []hypervisor.Disk
+
+func (d *diskFlags) String() string {
+	var parts []string
+	for _, x := range *d {
+		if x.ReadOnly {
+			parts = append(parts, x.Path+",ro")
+		} else {
+			parts = append(parts, x.Path)
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+func (d *diskFlags) Set(v string) error {
+	for _, one := range strings.Split(v, ";") {
+		path, opt, found := strings.Cut(one, ",")
+		switch {
+		case path == "":
+			return fmt.Errorf("no image path in %q", one)
+		case found && opt != "ro":
+			return fmt.Errorf("%q: the only option is ro", one)
+		}
+		*d = append(*d, hypervisor.Disk{Path: path, ReadOnly: found})
+	}
+	return nil
+}
+
+func (d *diskFlags) Type() string { return "IMG[,ro]" }
+
+// intoL1 points each disk at the copy nested mode puts into L1 and returns
+// the copies to make. Writes in L1 stay there: the image on the host is
+// not changed by a nested run.
+func (d *diskFlags) intoL1() []nested.File {
+	var files []nested.File
+	for i := range *d {
+		dst := fmt.Sprintf("/extra/disks/%d-%s", i, filepath.Base((*d)[i].Path))
+		files = append(files, nested.File{Src: (*d)[i].Path, Dst: dst})
+		(*d)[i].Path = dst
+	}
+	return files
+}

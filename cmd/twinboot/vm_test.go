@@ -28,3 +28,28 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// --disk flags keep their order and options, and survive the trip through
+// the rebuilt command line that carries a command into L1.
+func TestDiskFlags(t *testing.T) {
+	var d diskFlags
+	for _, v := range []string{"a.img", "b.img,ro"} {
+		if err := d.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var again diskFlags
+	if err := again.Set(d.String()); err != nil || len(again) != 2 || again[0].Path != "a.img" || again[0].ReadOnly || !again[1].ReadOnly {
+		t.Errorf("round trip of %q: %+v, %v", d.String(), again, err)
+	}
+	for _, bad := range []string{"", ",ro", "c.img,rw"} {
+		var x diskFlags
+		if err := x.Set(bad); err == nil {
+			t.Errorf("--disk %q accepted", bad)
+		}
+	}
+	files := d.intoL1()
+	if len(files) != 2 || files[1].Src != "b.img" || d[1].Path != files[1].Dst || !d[1].ReadOnly {
+		t.Errorf("into L1: %+v, flags %+v", files, d)
+	}
+}

@@ -50,6 +50,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
 	syscalls := fs.Int(report.SettingSyscalls, defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
+	diskbench := fs.String(report.SettingDiskbench, "", "after READY, measure this disk or file (sequential read and write, 4 KiB random reads) and print a TWINBOOT-DISKBENCH line; it is overwritten (default from twinboot.diskbench=)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -95,6 +96,9 @@ func run(args []string) int {
 			}
 		}
 	}
+	if !set[report.SettingDiskbench] {
+		*diskbench = params[report.SettingDiskbench]
+	}
 	switch *mode {
 	case modeExit, modePoweroff, modeShell:
 	default:
@@ -124,6 +128,9 @@ func run(args []string) int {
 		return finish(*mode, pid1, 1)
 	}
 
+	if *diskbench != "" {
+		printDiskBench(diskBench(*diskbench))
+	}
 	if *mode == modeShell {
 		status := shell(pid1)
 		if !pid1 || !ownKernel {

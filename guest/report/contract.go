@@ -29,12 +29,14 @@ const Path = "/init"
 // DefaultSyscalls is the size of the probe's getppid burst.
 const DefaultSyscalls = 10000
 
-// The probe's two settings: its flags in a container (--mode, --syscalls)
-// and, with the "twinboot." prefix, its kernel command line parameters in a
-// VM (twinboot.mode=, twinboot.syscalls=).
+// The probe's settings: its flags in a container (--mode, --syscalls,
+// --diskbench) and, with the "twinboot." prefix, its kernel command line
+// parameters in a VM (twinboot.mode=, twinboot.syscalls=,
+// twinboot.diskbench=).
 const (
-	SettingMode     = "mode"
-	SettingSyscalls = "syscalls"
+	SettingMode      = "mode"
+	SettingSyscalls  = "syscalls"
+	SettingDiskbench = "diskbench"
 
 	ParamPrefix   = "twinboot."
 	ParamMode     = ParamPrefix + SettingMode

@@ -42,12 +42,34 @@ type Report struct {
 	MemAvailKB    *uint64  `json:"mem_available_kb,omitempty"`
 	CPUs          int      `json:"cpus,omitempty"` // online CPUs seen by the kernel
 	Interfaces    []string `json:"interfaces"`     // network interface names
-	Mounts        *int     `json:"mounts,omitempty"`
-	Cgroup        string   `json:"cgroup,omitempty"` // contents of /proc/self/cgroup, one line per hierarchy joined by ";"
+	// NICs are the network interfaces again, with their hardware and IP
+	// addresses (Interfaces stays, for readers of older reports).
+	NICs []NIC `json:"nics,omitempty"`
+	// Disks are the block devices the kernel sees (/sys/block): in a VM,
+	// the hypervisor's virtio disks.
+	Disks  []Disk `json:"disks,omitempty"`
+	Mounts *int   `json:"mounts,omitempty"`
+	Cgroup string `json:"cgroup,omitempty"` // contents of /proc/self/cgroup, one line per hierarchy joined by ";"
 	// Syscalls is the result of a burst of cheap syscalls (getppid) run by the
 	// probe; the host compares it with the hypervisor's exit counters.
 	Syscalls *SyscallBurst     `json:"syscalls,omitempty"`
 	Errors   map[string]string `json:"errors,omitempty"`
+}
+
+// NIC is one network interface as the probe saw it.
+type NIC struct {
+	Name  string   `json:"name"`
+	MAC   string   `json:"mac,omitempty"`   // empty for lo
+	Addrs []string `json:"addrs,omitempty"` // CIDR form, e.g. 10.0.2.15/24
+	Up    bool     `json:"up"`
+}
+
+// Disk is one block device: /sys/block/<name>/size (in 512-byte sectors,
+// whatever the device's own block size) and ro.
+type Disk struct {
+	Name      string `json:"name"`
+	SizeBytes uint64 `json:"size_bytes"`
+	ReadOnly  bool   `json:"read_only"`
 }
 
 // SyscallBurst records how many getppid calls the probe made and how long
@@ -80,4 +102,42 @@ func Parse(line string) (Report, error) {
 		return Report{}, fmt.Errorf("parse READY report: %w", err)
 	}
 	return r, nil
+}
+
+// DiskBenchPrefix starts the line the probe prints after its READY line
+// when asked to measure a disk (--diskbench PATH, twinboot.diskbench=PATH).
+const DiskBenchPrefix = "TWINBOOT-DISKBENCH "
+
+// DiskBench is what the probe measured on one disk or file, on the clock
+// of the kernel it runs on. The same code measures a VM's /dev/vda and a
+// container's file, so the figures compare directly.
+type DiskBench struct {
+	Path string `json:"path"`
+	// Direct says whether reads bypassed the page cache (O_DIRECT); a file
+	// system that refuses O_DIRECT (tmpfs, ramfs) is read through it.
+	Direct bool `json:"direct"`
+	// Sequential read of ReadBytes from offset 0, 1 MiB at a time.
+	ReadBytes  int64   `json:"read_bytes"`
+	ReadMBps   float64 `json:"read_mb_s"`
+	WriteBytes int64   `json:"write_bytes"` // sequential, 1 MiB at a time, then fdatasync
+	WriteMBps  float64 `json:"write_mb_s"`
+	// RandReads 4 KiB reads at random 4 KiB-aligned offsets, one at a time.
+	RandReads  int     `json:"rand_reads"`
+	RandP50us  float64 `json:"rand_p50_us"`
+	RandP99us  float64 `json:"rand_p99_us"`
+	RandMeanus float64 `json:"rand_mean_us"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// ParseDiskBench extracts a DiskBench from one output line.
+func ParseDiskBench(line string) (DiskBench, bool) {
+	i := strings.Index(line, DiskBenchPrefix)
+	if i < 0 {
+		return DiskBench{}, false
+	}
+	var d DiskBench
+	if err := json.Unmarshal([]byte(strings.TrimRight(line[i+len(DiskBenchPrefix):], "\r\n")), &d); err != nil {
+		return DiskBench{}, false
+	}
+	return d, true
 }

@@ -47,9 +47,27 @@ func Redirect(t *testing.T) bool {
 // tests of L1 itself (a pure cgroup v2, say) call it directly.
 func RunInL1(t *testing.T) {
 	t.Helper()
+	RunInL1With(t)
+}
+
+// RedirectWith is Redirect for a test that needs files of the host in L1
+// (a disk image made with a host tool L1 lacks): they are carried in with
+// the test binary, at their Dst paths.
+func RedirectWith(t *testing.T, files ...nested.File) bool {
+	t.Helper()
+	if !NeedsL1() {
+		return false
+	}
+	RunInL1With(t, files...)
+	return true
+}
+
+// RunInL1With is RunInL1 with extra files put into L1.
+func RunInL1With(t *testing.T, files ...nested.File) {
+	t.Helper()
 	bin := TestBinary(t)
 	opt := Options(t)
-	opt.Extra = []nested.File{{Src: bin, Dst: "/extra/test.bin"}}
+	opt.Extra = append([]nested.File{{Src: bin, Dst: "/extra/test.bin"}}, files...)
 	s := Boot(t, opt)
 	args := []string{"-test.run", runPattern(t.Name()), "-test.v", "-test.count=1"}
 	var env []string

@@ -25,6 +25,7 @@ const (
 	mountinfoPath = "proc/self/mountinfo"
 	cgroupPath    = "proc/self/cgroup"
 	cmdlinePath   = "proc/cmdline"
+	blockDir      = "sys/block"
 )
 
 // readFile reads a whole file; /proc files report size 0, so fs.ReadFile's
@@ -220,4 +221,46 @@ func CmdlineParams(root fs.FS) (map[string]string, error) {
 		}
 	}
 	return params, nil
+}
+
+// Disks lists the block devices under /sys/block with their sizes and
+// read-only flags. No /sys/block (a kernel without a block layer) is no
+// disks, not an error; a device whose files are unreadable or malformed is.
+func Disks(root fs.FS) ([]report.Disk, error) {
+	ents, err := fs.ReadDir(root, blockDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read /%s: %w", blockDir, err)
+	}
+	var disks []report.Disk
+	for _, e := range ents {
+		name := e.Name()
+		size, err := readUint(root, blockDir+"/"+name+"/size")
+		if err != nil {
+			return disks, err
+		}
+		ro, err := readUint(root, blockDir+"/"+name+"/ro")
+		if err != nil {
+			return disks, err
+		}
+		if size > ^uint64(0)/512 {
+			return disks, fmt.Errorf("/%s/%s/size: %d sectors: %w", blockDir, name, size, ErrMalformed)
+		}
+		disks = append(disks, report.Disk{Name: name, SizeBytes: size * 512, ReadOnly: ro != 0})
+	}
+	return disks, nil
+}
+
+func readUint(root fs.FS, name string) (uint64, error) {
+	b, err := readFile(root, name)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/%s: %q: %w", name, strings.TrimSpace(string(b)), ErrMalformed)
+	}
+	return v, nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Live fills the fields of r that come from system calls rather than files:
-// uname, hostname, PID and network interfaces. When the CPU count could not
+// uname, hostname, PID and network interfaces (names, MACs, addresses). When the CPU count could not
 // be read from /sys, it falls back to the affinity mask.
 func Live(r *report.Report) {
 	note := func(field string, err error) {
@@ -48,6 +48,15 @@ func Live(r *report.Report) {
 		r.Interfaces = make([]string, 0, len(ifs))
 		for _, i := range ifs {
 			r.Interfaces = append(r.Interfaces, i.Name)
+			nic := report.NIC{Name: i.Name, MAC: i.HardwareAddr.String(), Up: i.Flags&net.FlagUp != 0}
+			addrs, err := i.Addrs()
+			if err != nil {
+				note("nics", fmt.Errorf("addresses of %s: %w", i.Name, err))
+			}
+			for _, a := range addrs {
+				nic.Addrs = append(nic.Addrs, a.String())
+			}
+			r.NICs = append(r.NICs, nic)
 		}
 	}
 }

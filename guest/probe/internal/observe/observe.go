@@ -7,7 +7,7 @@ import (
 )
 
 // Files fills the fields of r that come from files under root (a view of
-// "/"): boot_id, uptime, memory, CPUs, mount count and cgroup.
+// "/"): boot_id, uptime, memory, CPUs, mount count, cgroup and disks.
 func Files(root fs.FS, r *report.Report) {
 	note := func(field string, err error) {
 		if err == nil {
@@ -53,4 +53,7 @@ func Files(root fs.FS, r *report.Report) {
 	} else {
 		note("cgroup", err)
 	}
+	disks, err := Disks(root)
+	r.Disks = disks
+	note("disks", err)
 }

@@ -201,3 +201,26 @@ func TestSyscallBurst(t *testing.T) {
 func BenchmarkGetppid(b *testing.B) {
 	SyscallBurst(b.N)
 }
+
+// The VM fixture holds two virtio disks, the second read-only; a device
+// whose size file is garbage is an error under "disks", and no /sys/block
+// at all (a kernel without a block layer) is no disks and no error.
+func TestDisks(t *testing.T) {
+	var r report.Report
+	Files(os.DirFS("testdata/vm"), &r)
+	want := []report.Disk{{Name: "vda", SizeBytes: 8 << 20}, {Name: "vdb", SizeBytes: 4 << 20, ReadOnly: true}}
+	if !reflect.DeepEqual(r.Disks, want) {
+		t.Errorf("disks = %+v, want %+v", r.Disks, want)
+	}
+	bad := fstest.MapFS{"sys/block/vda/size": file("lots\n"), "sys/block/vda/ro": file("0\n")}
+	if _, err := Disks(bad); !errors.Is(err, ErrMalformed) {
+		t.Errorf("malformed size: err = %v, want ErrMalformed", err)
+	}
+	huge := fstest.MapFS{"sys/block/vda/size": file("18446744073709551615\n"), "sys/block/vda/ro": file("0\n")}
+	if _, err := Disks(huge); !errors.Is(err, ErrMalformed) {
+		t.Errorf("size overflowing bytes: err = %v, want ErrMalformed", err)
+	}
+	if d, err := Disks(fstest.MapFS{}); err != nil || d != nil {
+		t.Errorf("no /sys/block: %v, %v; want nothing and no error", d, err)
+	}
+}
