@@ -52,7 +52,7 @@ var rootDirs = []struct {
 	path string
 	mode os.FileMode
 }{
-	{"bin", 0o755}, {"dev", 0o755}, {"etc", 0o755}, {"proc", 0o555},
+	{"bin", 0o755}, {"dev", 0o755}, {"etc", 0o755}, {"mnt", 0o755}, {"proc", 0o555},
 	{"root", 0o700}, {"sbin", 0o755}, {"sys", 0o555}, {"tmp", 0o1777},
 	{"usr", 0o755}, {"usr/bin", 0o755}, {"usr/sbin", 0o755},
 }
@@ -60,7 +60,8 @@ var rootDirs = []struct {
 // RootfsEntries lists the root tree: the probe as /init (the kernel runs
 // /init from an initramfs), busybox with a link per applet, the two device
 // nodes the kernel and the shell need before devtmpfs is mounted, and the
-// mount points.
+// mount points (/mnt for a disk: `mount /dev/vda /mnt` is the first thing a
+// student types in the VM shell).
 func RootfsEntries(probe, busybox string) ([]Entry, error) {
 	for _, f := range []string{probe, busybox} {
 		if st, err := os.Stat(f); err != nil {
