@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	cgroups "github.com/containerd/cgroups/v3"
 
@@ -115,6 +116,11 @@ func runAttacks(t *testing.T, rootfs string) {
 				var out, errOut bytes.Buffer
 				s := src.spec
 				s.UserNS, s.Stdout, s.Stderr = userns, &out, &errOut
+				if host.InsideL1() {
+					// Emulated, on a machine others may share: the
+					// script's dozen forks can take minutes.
+					s.Timeout = 10 * time.Minute
+				}
 				s.Args = []string{"/bin/sh", "-c", attackScript(src.seccomp)}
 				res := runOK(t, s)
 				if res.ExitCode != 0 {
