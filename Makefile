@@ -12,6 +12,9 @@ CTINIT := $(BUILD)/bin/twinboot-init
 # Each VM runs in a small VMM process of its own (see hypervisor/vmm),
 # started from beside twinboot; it goes into the nested-mode machine too.
 VMM := $(BUILD)/bin/twinboot-vmm
+# The OCI runtime executable: runc's command line, for engines and the OCI
+# conformance suite (see container/runtime).
+RUNTIME := $(BUILD)/bin/twinboot-runtime
 
 # twinboot and the probe are static: the same binary runs on the host, in the
 # guest's initramfs and inside the nested-mode lab machine.
@@ -53,7 +56,11 @@ $(VMM): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
 	$(GO) build -trimpath -o $@ ./hypervisor/cmd/twinboot-vmm
 
-bin: $(BIN) $(CTINIT) $(VMM)
+$(RUNTIME): $(GO_SOURCES)
+	@mkdir -p $(dir $@)
+	$(GO) build -trimpath -o $@ ./container/cmd/twinboot-runtime
+
+bin: $(BIN) $(CTINIT) $(VMM) $(RUNTIME)
 
 guest: $(BIN) $(CTINIT) $(VMM) $(PROBE)
 	$(BIN) guest build --probe $(PROBE)

@@ -35,11 +35,11 @@ func TestBadInputs(t *testing.T) {
 		{"invalid JSON", Spec{Bundle: rawBundle(`{"ociVersion": "1.0.2", "process": {`)}, ErrBadConfig, []string{"config.json"}},
 		{"unknown field", Spec{Bundle: rawBundle(`{"ociVersion": "1.0.2", "root": {"path": "/"}, "frobnicate": 1}`)}, ErrBadConfig, []string{"frobnicate"}},
 		{"unsupported fields", Spec{Bundle: bundleWith(func(m map[string]any) {
-			m["hooks"] = map[string]any{"prestart": []any{map[string]any{"path": "/bin/true"}}}
+			m["hooks"] = map[string]any{"createContainer": []any{map[string]any{"path": "/bin/true"}}}
 			m["process"].(map[string]any)["apparmorProfile"] = "docker-default"
 			m["process"].(map[string]any)["terminal"] = true
 			m["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock"}
-		})}, ErrUnsupported, []string{"hooks", "process.apparmorProfile", "process.terminal", "linux.seccomp.listenerPath"}},
+		})}, ErrUnsupported, []string{"hooks.createContainer", "process.apparmorProfile", "process.terminal", "linux.seccomp.listenerPath"}},
 		// A kernel parameter that is not the container's own would change
 		// the host; one of a namespace the container lacks likewise.
 		{"host sysctl", Spec{Bundle: bundleWith(func(m map[string]any) {

@@ -80,10 +80,43 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		}
 		r.overlay, r.hostOverlay = false, true
 	}
+	if hs := cfg.OCI.Hooks; hs != nil {
+		r.hooks(hs, res.ID)
+		// Poststop runs once the container is gone and cleaned up (this
+		// defer runs before the state's removal above, so remove first).
+		defer func() {
+			if err := st.remove(); err != nil {
+				s.Events.Emit(event.Log{Side: event.Container, Msg: "cleanup: " + err.Error()})
+			}
+			warnHooks(s.Stderr, "poststop", hs.Poststop, r.hookState(res.ID, StatusStopped, 0))
+		}()
+	}
 	if err := r.start(); err != nil {
 		return res, err
 	}
 	return r.wait(ctx, res)
+}
+
+// hooks makes Run run a bundle's hooks where the runtime-spec puts them:
+// prestart and createRuntime once the init's namespaces exist (a failure
+// fails the run), poststart once the workload runs (logged), poststop after
+// the teardown (logged; see Run).
+func (r *runner) hooks(hs *specs.Hooks, id string) {
+	r.onPivot = func(pid int) error {
+		st := r.hookState(id, StatusCreating, pid)
+		if err := runHooks("prestart", hs.Prestart, st); err != nil {
+			return err
+		}
+		return runHooks("createRuntime", hs.CreateRuntime, st)
+	}
+	r.onExec = func(pid int) {
+		warnHooks(r.s.Stderr, "poststart", hs.Poststart, r.hookState(id, StatusRunning, pid))
+	}
+}
+
+func (r *runner) hookState(id, status string, pid int) specs.State {
+	return specs.State{Version: specs.Version, ID: id, Status: specs.ContainerState(status), Pid: pid,
+		Bundle: r.s.Bundle, Annotations: r.cfg.OCI.Annotations}
 }
 
 // runner is one started container, between Start and Wait.
@@ -98,6 +131,15 @@ type runner struct {
 	// detaches it from the host once the init has pivoted.
 	hostOverlay bool
 	rootfs      string
+
+	// An OCI `create` (lifecycle_linux.go) sets these: the init outlives
+	// this process and waits on fifo; its stdio are stdio, passed straight
+	// through; onPivot runs the createRuntime hooks before the init goes on.
+	detached bool
+	fifo     *os.File
+	stdio    [3]*os.File
+	onPivot  func(pid int) error
+	onExec   func(pid int) // Run's poststart hooks
 
 	cmd            *exec.Cmd
 	stdout, stderr *lineWriter
@@ -151,6 +193,23 @@ func (r *runner) start() error {
 		SysProcAttr: attr,
 		WaitDelay:   2 * time.Second,
 	}
+	if r.detached {
+		// *os.File values go to the init as they are: no pipe, no
+		// goroutine copying, nothing that needs this process to live.
+		// (A nil file must stay a nil interface: exec.Cmd then opens
+		// /dev/null.)
+		r.cmd.Stdin, r.cmd.Stdout, r.cmd.Stderr = nil, nil, nil
+		if f := r.stdio[0]; f != nil {
+			r.cmd.Stdin = f
+		}
+		if f := r.stdio[1]; f != nil {
+			r.cmd.Stdout = f
+		}
+		if f := r.stdio[2]; f != nil {
+			r.cmd.Stderr = f
+		}
+		r.cmd.ExtraFiles = append(r.cmd.ExtraFiles, r.fifo)
+	}
 	err = r.cmd.Start()
 	cfgR.Close()
 	statW.Close()
@@ -168,6 +227,11 @@ func (r *runner) start() error {
 // moved into its cgroup, so that the namespace is rooted there.
 func (r *runner) sysProcAttr() (*syscall.SysProcAttr, error) {
 	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if r.detached {
+		// A created container lives on after `create` exits; `delete`
+		// cleans it up.
+		attr.Pdeathsig = 0
+	}
 	l := r.cfg.OCI.Linux
 	for _, ns := range l.Namespaces {
 		switch ns.Type {
@@ -247,6 +311,8 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 	if initErr != nil {
 		// The init cannot go on; do not wait for it to notice.
 		r.cmd.Process.Kill()
+	} else if r.onExec != nil {
+		r.onExec(r.cmd.Process.Pid)
 	}
 	<-exited
 	r.statR.Close()
@@ -301,7 +367,9 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 // the workload (EOF) or reports an error.
 func (r *runner) handshake() error {
 	r.status = bufio.NewScanner(r.statR)
-	b := newInitConfig(r.cfg, r.rootfs, r.st.dir, r.overlay, r.cg.version).Encode()
+	ic := newInitConfig(r.cfg, r.rootfs, r.st.dir, r.overlay, r.cg.version)
+	ic.Detached = r.detached
+	b := ic.Encode()
 	if _, err := r.cfgW.Write(b); err != nil {
 		return r.initFailed(fmt.Errorf("send init config: %w", err))
 	}
@@ -328,6 +396,11 @@ func (r *runner) handshake() error {
 			r.ph.mark(name, ns)
 			if kind == "pivot" && r.hostOverlay {
 				if err := detachHostOverlay(r.st); err != nil {
+					return err
+				}
+			}
+			if kind == "pivot" && r.onPivot != nil {
+				if err := r.onPivot(r.cmd.Process.Pid); err != nil {
 					return err
 				}
 			}

@@ -32,6 +32,11 @@ type state struct {
 	Cgroups    []string `json:"cgroups,omitempty"`
 	Mounts     []string `json:"mounts,omitempty"` // host mount points (see mountHostOverlay)
 
+	// The OCI lifecycle's record (lifecycle_linux.go); empty for a Run.
+	// Owner is then the `create` process, which may exit: the container is
+	// its init, named by Pid and PidStart.
+	OCI *ociRecord `json:"oci,omitempty"`
+
 	dir string
 }
 
@@ -45,15 +50,19 @@ func newID() string {
 }
 
 // newState creates the run's directory.
-func newState(id string) (*state, error) {
-	if err := os.MkdirAll(StateRoot, 0o711); err != nil {
+func newState(id string) (*state, error) { return newStateIn(StateRoot, id) }
+
+// newStateIn creates a run's directory under root. An existing one is an
+// error that matches fs.ErrExist.
+func newStateIn(root, id string) (*state, error) {
+	if err := os.MkdirAll(root, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
 	ownerOnce.Do(func() { ownerStart, ownerErr = processStart(os.Getpid()) })
 	if ownerErr != nil {
 		return nil, ownerErr
 	}
-	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: ownerStart, dir: filepath.Join(StateRoot, id)}
+	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: ownerStart, dir: filepath.Join(root, id)}
 	// The record is written first by recordCgroups, before anything that
 	// needs cleaning exists; until then the directory alone is "abandoned"
 	// for CleanupStale after a minute.

@@ -18,7 +18,12 @@ func unsupportedFields(s *specs.Spec) []string {
 			bad = append(bad, name)
 		}
 	}
-	add(s.Hooks != nil, "hooks")
+	if h := s.Hooks; h != nil {
+		// The hooks that run inside the container's namespaces (see
+		// hooks_linux.go); the others are run.
+		add(len(h.CreateContainer) > 0, "hooks.createContainer")
+		add(len(h.StartContainer) > 0, "hooks.startContainer")
+	}
 	add(s.Domainname != "", "domainname")
 	add(s.Solaris != nil, "solaris")
 	add(s.Windows != nil, "windows")

@@ -16,6 +16,11 @@ const (
 	ConfigFD = 3 // parent → init: the encoded Config, then "go\n"
 	StatusFD = 4 // init → parent: "pivot <ns>", "exec <ns>" or "error <text>"; EOF at exec
 	ExeFD    = 5 // the init's own binary
+	// FifoFD is, for a detached init (an OCI `create`), the exec FIFO in
+	// the container's state directory, opened O_PATH by the parent. The
+	// init reopens it for writing through /proc/self/fd, which blocks until
+	// `start` opens it for reading: that is the whole of `start`.
+	FifoFD = 6
 )
 
 // Main is the container's init: the re-executed runtime, PID 1 in the new
@@ -38,6 +43,11 @@ func initContainer(status *os.File) error {
 	c, err := Decode(r)
 	if err != nil {
 		return err
+	}
+	if c.Join {
+		// An exec: the parent started this process inside the running
+		// container's namespaces; its root exists already.
+		return joinContainer(c, r, status)
 	}
 	if c.Hostname != "" {
 		if err := unix.Sethostname([]byte(c.Hostname)); err != nil {
@@ -76,6 +86,14 @@ func initContainer(status *os.File) error {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
 	fmt.Fprintf(status, "exec %d\n", MonotonicNow())
+	if c.Detached {
+		if err := awaitStart(status); err != nil {
+			// Nobody reads the status pipe any more: the error goes to
+			// the container's stderr, which `create` passed through.
+			fmt.Fprintf(os.Stderr, "twinboot-init: %s\n", err)
+			os.Exit(1)
+		}
+	}
 	if c.Seccomp != nil && c.NoNewPrivs {
 		// Last, so that the filter judges the workload and not the init's
 		// own set-up; nothing but execve follows.
@@ -85,6 +103,60 @@ func initContainer(status *os.File) error {
 	}
 	err = unix.Exec(c.Exe, c.Args, c.Env)
 	return fmt.Errorf("exec %s: %w", c.Exe, err)
+}
+
+// joinContainer is the init of a process added to a running container (an
+// OCI exec): no root to build, only the cgroup to wait for and the process
+// settings to apply, as for the container's first process.
+func joinContainer(c *Config, r *bufio.Reader, status *os.File) error {
+	if !c.Detached {
+		// Set here, not by the parent's SysProcAttr.Pdeathsig: Go's
+		// fork checks getppid() after setting it, and in the container's
+		// PID namespace the parent is invisible (0), which Go takes for
+		// a dead parent.
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			return fmt.Errorf("pdeathsig: %w", err)
+		}
+	}
+	fmt.Fprintf(status, "pivot %d\n", MonotonicNow())
+	goLine, err := r.ReadString('\n')
+	if err != nil || goLine != "go\n" {
+		return fmt.Errorf("parent did not confirm the cgroup (%q, %v)", goLine, err)
+	}
+	os.NewFile(ConfigFD, "init-config").Close()
+	if err := setupProcess(c); err != nil {
+		return err
+	}
+	if _, err := unix.FcntlInt(StatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
+	}
+	if c.Seccomp != nil && c.NoNewPrivs {
+		if err := loadSeccomp(c.Seccomp); err != nil {
+			return err
+		}
+	}
+	err = unix.Exec(c.Exe, c.Args, c.Env)
+	return fmt.Errorf("exec %s: %w", c.Exe, err)
+}
+
+// awaitStart is where a created container waits: the status pipe is closed
+// (the EOF tells `create` that the container is ready and it may exit), then
+// opening the FIFO for writing blocks until `start` opens it for reading.
+// The byte written tells `start` that it was this init that it released.
+func awaitStart(status *os.File) error {
+	if err := status.Close(); err != nil {
+		return fmt.Errorf("close status pipe: %w", err)
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	unix.Close(FifoFD)
+	if _, err := unix.Write(fd, []byte("0")); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return unix.Close(fd)
 }
 
 // setupProcess applies the OCI process settings, in the order the kernel
@@ -115,7 +187,7 @@ func setupProcess(c *Config) error {
 			return err
 		}
 	}
-	if err := setIDs(c.UID, c.GID, c.Groups, c.Caps != nil); err != nil {
+	if err := setIDs(c.UID, c.GID, c.Groups, c.Caps != nil, !c.Detached); err != nil {
 		return err
 	}
 	if c.Caps != nil {
@@ -135,7 +207,7 @@ func setupProcess(c *Config) error {
 // syscall.Setuid changes every thread of the runtime, but this init only
 // cares about the locked thread that will call execve, and the runtime-wide
 // version would also reset the capabilities it is about to set.
-func setIDs(uid, gid uint32, groups []uint32, keepCaps bool) error {
+func setIDs(uid, gid uint32, groups []uint32, keepCaps, pdeathsig bool) error {
 	if uid == 0 && gid == 0 && len(groups) == 0 {
 		return nil
 	}
@@ -154,7 +226,11 @@ func setIDs(uid, gid uint32, groups []uint32, keepCaps bool) error {
 		return fmt.Errorf("setuid %d: %w", uid, e)
 	}
 	// A change of credentials clears the parent-death signal; restore it
-	// so that the workload still dies with the runtime.
+	// so that the workload still dies with the runtime (unless it is meant
+	// to outlive it: a created container).
+	if !pdeathsig {
+		return nil
+	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return fmt.Errorf("pdeathsig: %w", err)
 	}

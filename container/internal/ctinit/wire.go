@@ -41,12 +41,19 @@ type Config struct {
 	Sysctls       []Sysctl   // written under /proc/sys before it is made read-only
 	PopulateDev   bool       // /dev is a fresh tmpfs: add the default devices
 	UserNS        bool       // mknod is refused: bind-mount the host's device nodes
+	// Detached is an OCI `create`: the init outlives the process that
+	// started it (no parent-death signal) and, once ready, waits on the
+	// exec FIFO (FifoFD) until `start` opens it.
+	Detached bool
+	// Join is an OCI `exec`: the process already is in the container's
+	// namespaces; it only applies the process settings and executes.
+	Join bool
 }
 
 // ProtocolVersion changes whenever Config's encoding does. A separately
 // built init binary refuses a parent that speaks another version, instead of
 // misreading it.
-const ProtocolVersion = 3
+const ProtocolVersion = 4
 
 type MountOp struct {
 	Source, Dest, Type string
@@ -92,7 +99,7 @@ func (c *Config) Encode() []byte {
 	line("hostname", q(c.Hostname))
 	line("rootfs", q(c.Rootfs))
 	line("state", q(c.StateDir))
-	line("flags", bl(c.Overlay), bl(c.Readonly), bl(c.CgroupNS), q(c.CgroupVersion), bl(c.NoNewPrivs), bl(c.PopulateDev), bl(c.UserNS))
+	line("flags", bl(c.Overlay), bl(c.Readonly), bl(c.CgroupNS), q(c.CgroupVersion), bl(c.NoNewPrivs), bl(c.PopulateDev), bl(c.UserNS), bl(c.Detached), bl(c.Join))
 	for _, m := range c.Mounts {
 		line("mount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data))
 	}
@@ -175,7 +182,7 @@ func Decode(r *bufio.Reader) (*Config, error) {
 			c.StateDir = d.str()
 		case "flags":
 			c.Overlay, c.Readonly, c.CgroupNS = d.bool(), d.bool(), d.bool()
-			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev, c.UserNS = d.str(), d.bool(), d.bool(), d.bool()
+			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev, c.UserNS, c.Detached, c.Join = d.str(), d.bool(), d.bool(), d.bool(), d.bool(), d.bool()
 		case "mount", "cgmount":
 			m := MountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str()}
 			if f[0] == "mount" {
