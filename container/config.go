@@ -187,6 +187,7 @@ func resolve(s Spec) (*config, error) {
 	if err := override(oci, s); err != nil {
 		return nil, err
 	}
+	allowDevices(oci.Linux)
 	if err := checkSysctls(oci.Linux); err != nil {
 		return nil, err
 	}
@@ -337,6 +338,28 @@ const (
 	userNSBase = 100000
 	userNSSize = 65536
 )
+
+// allowDevices lets the container use the nodes linux.devices gives it: the
+// device cgroup's rules would otherwise deny them (runc does the same).
+func allowDevices(l *specs.Linux) {
+	if len(l.Devices) == 0 {
+		return
+	}
+	if l.Resources == nil {
+		l.Resources = &specs.LinuxResources{}
+	}
+	for _, d := range l.Devices {
+		typ := d.Type
+		if typ == "u" {
+			typ = "c"
+		}
+		if typ == "p" {
+			continue // a FIFO is no device to the cgroup
+		}
+		major, minor := d.Major, d.Minor
+		l.Resources.Devices = append(l.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+}
 
 func hasNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
 	for _, ns := range l.Namespaces {

@@ -187,6 +187,13 @@ func (c *Container) create(cfg *config, o CreateOptions) error {
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
 		return fmt.Errorf("create exec fifo: %w", err)
 	}
+	if l := cfg.OCI.Linux; hasNamespace(l, specs.UserNamespace) {
+		// The init reopens the FIFO as the namespace's root, a host uid
+		// of its own.
+		if err := unix.Chown(fifoPath, hostID(l.UIDMappings), hostID(l.GIDMappings)); err != nil {
+			return fmt.Errorf("chown exec fifo: %w", err)
+		}
+	}
 	fifoFD, err := unix.Open(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)

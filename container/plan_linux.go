@@ -3,6 +3,8 @@ package container
 import (
 	"sort"
 
+	"golang.org/x/sys/unix"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
@@ -42,8 +44,8 @@ func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVer
 		c.Sysctls = append(c.Sysctls, ctinit.Sysctl{Key: k, Value: l.Sysctl[k]})
 	}
 	for _, m := range oci.Mounts {
-		flags, data := parseMountOptions(m.Options)
-		op := ctinit.MountOp{Source: m.Source, Dest: m.Destination, Type: m.Type, Flags: flags, Data: data}
+		flags, prop, data := parseMountOptionsProp(m.Options)
+		op := ctinit.MountOp{Source: m.Source, Dest: m.Destination, Type: m.Type, Flags: flags, Propagation: prop, Data: data}
 		if m.Type == "cgroup" || m.Type == "cgroup2" {
 			c.CgroupMounts = append(c.CgroupMounts, op)
 			continue
@@ -52,6 +54,9 @@ func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVer
 		if m.Destination == "/dev" && m.Type == "tmpfs" {
 			c.PopulateDev = true
 		}
+	}
+	for _, d := range l.Devices {
+		c.Devices = append(c.Devices, deviceOp(d))
 	}
 	for _, r := range p.Rlimits {
 		c.Rlimits = append(c.Rlimits, ctinit.RlimitOp{Resource: rlimitNames[r.Type], Soft: r.Soft, Hard: r.Hard})
@@ -70,6 +75,29 @@ func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVer
 		}
 	}
 	return c
+}
+
+// deviceOp turns a linux.devices entry into the init's mknod.
+func deviceOp(d specs.LinuxDevice) ctinit.DeviceOp {
+	mode := uint32(0o666)
+	if d.FileMode != nil {
+		mode = uint32(*d.FileMode) & 0o7777
+	}
+	var typ uint32 = unix.S_IFCHR
+	switch d.Type {
+	case "b":
+		typ = unix.S_IFBLK
+	case "p":
+		typ = unix.S_IFIFO
+	}
+	op := ctinit.DeviceOp{Path: d.Path, Mode: typ | mode, Major: d.Major, Minor: d.Minor, UID: -1, GID: -1}
+	if d.UID != nil {
+		op.UID = int64(*d.UID)
+	}
+	if d.GID != nil {
+		op.GID = int64(*d.GID)
+	}
+	return op
 }
 
 func capMask(names []string) uint64 {

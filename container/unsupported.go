@@ -75,7 +75,13 @@ func unsupportedFields(s *specs.Spec) []string {
 		}
 		add(l.RootfsPropagation != "", "linux.rootfsPropagation")
 		add(l.CgroupsPath != "", "linux.cgroupsPath")
-		add(len(l.Devices) > 0, "linux.devices")
+		for i, d := range l.Devices {
+			switch d.Type {
+			case "c", "u", "b", "p":
+			default:
+				bad = append(bad, fmt.Sprintf("linux.devices[%d].type %q", i, d.Type))
+			}
+		}
 		add(l.MountLabel != "", "linux.mountLabel")
 		add(l.IntelRdt != nil, "linux.intelRdt")
 		add(l.Personality != nil, "linux.personality")

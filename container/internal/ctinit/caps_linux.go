@@ -9,12 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// applyCapabilities sets the five capability sets of the calling thread. The
-// bounding set is trimmed first (it needs CAP_SETPCAP, which the next step
-// may drop); then capset(2) sets effective, permitted and inheritable in one
-// call; ambient capabilities last, since the kernel only accepts an ambient
-// capability that is already permitted and inheritable.
-func applyCapabilities(k *CapsOp) error {
+// dropBounding trims the bounding set. It needs CAP_SETPCAP, so it runs
+// while the init is still root with every capability, before setIDs (a
+// change of uid clears the effective set), as runc orders it.
+func dropBounding(k *CapsOp) error {
 	for n := uint(0); n <= lastCap(); n++ {
 		if k.Bounding&(1<<n) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(n), 0, 0, 0); err != nil {
@@ -22,6 +20,15 @@ func applyCapabilities(k *CapsOp) error {
 			}
 		}
 	}
+	return nil
+}
+
+// applyCapabilities sets the other four capability sets of the calling
+// thread, after dropBounding and setIDs: capset(2) sets effective,
+// permitted and inheritable in one call; ambient capabilities last, since
+// the kernel only accepts an ambient capability that is already permitted
+// and inheritable.
+func applyCapabilities(k *CapsOp) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
 		{Effective: uint32(k.Effective), Permitted: uint32(k.Permitted), Inheritable: uint32(k.Inheritable)},

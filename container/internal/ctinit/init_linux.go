@@ -187,6 +187,11 @@ func setupProcess(c *Config) error {
 			return err
 		}
 	}
+	if c.Caps != nil {
+		if err := dropBounding(c.Caps); err != nil {
+			return err
+		}
+	}
 	if err := setIDs(c.UID, c.GID, c.Groups, c.Caps != nil, !c.Detached); err != nil {
 		return err
 	}

@@ -71,6 +71,9 @@ func setupRootfs(c *Config) error {
 			}
 		}
 	}
+	if err := makeDevices(root, c.Devices, c.UserNS); err != nil {
+		return err
+	}
 	if err := unix.Chdir(root); err != nil {
 		return fmt.Errorf("chdir %s: %w", root, err)
 	}
@@ -128,7 +131,40 @@ func moveRoot(root string) error {
 // runs before pivot_root). The destination is resolved inside root so that a
 // symbolic link in the rootfs cannot point a mount at the host.
 func mountInRoot(root string, m MountOp) error {
+	if err := mountOne(root, m); err != nil {
+		return err
+	}
+	if m.Propagation == 0 {
+		return nil
+	}
 	dest, err := ResolveInRoot(root, m.Dest)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", m.Dest, err)
+	}
+	if err := unix.Mount("", dest, "", m.Propagation, ""); err != nil {
+		return fmt.Errorf("set propagation of %s: %w", m.Dest, err)
+	}
+	return nil
+}
+
+func mountOne(root string, m MountOp) error {
+	dest, err := ResolveInRoot(root, m.Dest)
+	isBind := m.Flags&unix.MS_BIND != 0 || m.Type == "bind"
+	if errors.Is(err, os.ErrNotExist) && isBind && filepath.IsAbs(m.Source) {
+		// A file bound onto a file: the mount point is an empty file.
+		if st, serr := os.Stat(m.Source); serr == nil && !st.IsDir() {
+			dest = filepath.Join(root, filepath.Clean("/"+m.Dest))
+			if err = os.MkdirAll(filepath.Dir(dest), 0o755); err == nil {
+				var f *os.File
+				if f, err = os.OpenFile(dest, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+					f.Close()
+				}
+			}
+			if err == nil {
+				dest, err = ResolveInRoot(root, m.Dest)
+			}
+		}
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		dest = filepath.Join(root, filepath.Clean("/"+m.Dest))
 		if err = os.MkdirAll(dest, 0o755); errors.Is(err, unix.EROFS) {
@@ -157,11 +193,58 @@ func mountInRoot(root string, m MountOp) error {
 	}
 	// A bind mount ignores its other flags; a second, remounting call
 	// applies them.
-	if err := unix.Mount(src, dest, "", flags&^unix.MS_RDONLY, m.Data); err != nil {
+	if err := unix.Mount(src, dest, "", flags&(unix.MS_BIND|unix.MS_REC), m.Data); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", src, m.Dest, err)
 	}
 	if flags&unix.MS_RDONLY != 0 {
 		return remountReadonly(dest)
+	}
+	const perMount = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+	if extra := flags & perMount; extra != 0 {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dest, &st); err != nil {
+			return fmt.Errorf("statfs %s: %w", m.Dest, err)
+		}
+		keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+		if err := unix.Mount("", dest, "", unix.MS_REMOUNT|unix.MS_BIND|extra|keep, ""); err != nil {
+			return fmt.Errorf("remount %s with its options: %w", m.Dest, err)
+		}
+	}
+	return nil
+}
+
+// makeDevices creates linux.devices under root (still the host path). In a
+// user namespace mknod is refused: the host's node at the same path is
+// bound instead, as runc does.
+func makeDevices(root string, devs []DeviceOp, userns bool) error {
+	for _, d := range devs {
+		p := filepath.Join(root, filepath.Clean("/"+d.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("device %s: %w", d.Path, err)
+		}
+		if real, err := ResolveInRoot(root, d.Path); err == nil {
+			if real != p {
+				return fmt.Errorf("device %s: the path leads elsewhere in the rootfs", d.Path)
+			}
+			os.Remove(p) // replaced, as runc does
+		}
+		if userns {
+			if err := mountOne(root, MountOp{Source: d.Path, Dest: d.Path, Flags: unix.MS_BIND}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := unix.Mknod(p, d.Mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+			return fmt.Errorf("mknod %s: %w", d.Path, err)
+		}
+		if err := unix.Chmod(p, d.Mode&0o7777); err != nil {
+			return fmt.Errorf("chmod %s: %w", d.Path, err)
+		}
+		if d.UID >= 0 || d.GID >= 0 {
+			if err := unix.Lchown(p, int(d.UID), int(d.GID)); err != nil {
+				return fmt.Errorf("chown %s: %w", d.Path, err)
+			}
+		}
 	}
 	return nil
 }

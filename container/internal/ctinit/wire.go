@@ -39,6 +39,7 @@ type Config struct {
 	NoNewPrivs    bool
 	Seccomp       *SeccompOp // nil: no filter
 	Sysctls       []Sysctl   // written under /proc/sys before it is made read-only
+	Devices       []DeviceOp // linux.devices, made after the mounts
 	PopulateDev   bool       // /dev is a fresh tmpfs: add the default devices
 	UserNS        bool       // mknod is refused: bind-mount the host's device nodes
 	// Detached is an OCI `create`: the init outlives the process that
@@ -53,12 +54,21 @@ type Config struct {
 // ProtocolVersion changes whenever Config's encoding does. A separately
 // built init binary refuses a parent that speaks another version, instead of
 // misreading it.
-const ProtocolVersion = 4
+const ProtocolVersion = 5
 
 type MountOp struct {
 	Source, Dest, Type string
 	Flags              uintptr
+	Propagation        uintptr // MS_SHARED etc., applied by a second mount(2)
 	Data               string
+}
+
+// DeviceOp is one linux.devices entry: a node the init makes in /dev.
+type DeviceOp struct {
+	Path         string
+	Mode         uint32 // file type and permission bits
+	Major, Minor int64
+	UID, GID     int64 // -1: leave as created
 }
 
 type RlimitOp struct {
@@ -101,10 +111,14 @@ func (c *Config) Encode() []byte {
 	line("state", q(c.StateDir))
 	line("flags", bl(c.Overlay), bl(c.Readonly), bl(c.CgroupNS), q(c.CgroupVersion), bl(c.NoNewPrivs), bl(c.PopulateDev), bl(c.UserNS), bl(c.Detached), bl(c.Join))
 	for _, m := range c.Mounts {
-		line("mount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data))
+		line("mount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data), u(uint64(m.Propagation)))
 	}
 	for _, m := range c.CgroupMounts {
-		line("cgmount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data))
+		line("cgmount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data), u(uint64(m.Propagation)))
+	}
+	for _, d := range c.Devices {
+		line("device", q(d.Path), u(uint64(d.Mode)), strconv.FormatInt(d.Major, 10), strconv.FormatInt(d.Minor, 10),
+			strconv.FormatInt(d.UID, 10), strconv.FormatInt(d.GID, 10))
 	}
 	for _, p := range c.MaskedPaths {
 		line("mask", q(p))
@@ -184,12 +198,14 @@ func Decode(r *bufio.Reader) (*Config, error) {
 			c.Overlay, c.Readonly, c.CgroupNS = d.bool(), d.bool(), d.bool()
 			c.CgroupVersion, c.NoNewPrivs, c.PopulateDev, c.UserNS, c.Detached, c.Join = d.str(), d.bool(), d.bool(), d.bool(), d.bool(), d.bool()
 		case "mount", "cgmount":
-			m := MountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str()}
+			m := MountOp{Source: d.str(), Dest: d.str(), Type: d.str(), Flags: uintptr(d.uint()), Data: d.str(), Propagation: uintptr(d.uint())}
 			if f[0] == "mount" {
 				c.Mounts = append(c.Mounts, m)
 			} else {
 				c.CgroupMounts = append(c.CgroupMounts, m)
 			}
+		case "device":
+			c.Devices = append(c.Devices, DeviceOp{Path: d.str(), Mode: uint32(d.uint()), Major: d.int(), Minor: d.int(), UID: d.int(), GID: d.int()})
 		case "mask":
 			c.MaskedPaths = append(c.MaskedPaths, d.str())
 		case "ro":
