@@ -55,6 +55,7 @@ func newInitConfig(cfg *config, rootfs, stateDir string, overlay bool, cgroupVer
 			c.PopulateDev = true
 		}
 	}
+	c.RootPropagation = propagationFlags[l.RootfsPropagation]
 	for _, d := range l.Devices {
 		c.Devices = append(c.Devices, deviceOp(d))
 	}

@@ -73,7 +73,9 @@ func unsupportedFields(s *specs.Spec) []string {
 			add(sc.ListenerPath != "", "linux.seccomp.listenerPath")
 			add(sc.ListenerMetadata != "", "linux.seccomp.listenerMetadata")
 		}
-		add(l.RootfsPropagation != "", "linux.rootfsPropagation")
+		if p := l.RootfsPropagation; p != "" {
+			add(propagationFlags[p] == 0, fmt.Sprintf("linux.rootfsPropagation %q", p))
+		}
 		add(l.CgroupsPath != "", "linux.cgroupsPath")
 		for i, d := range l.Devices {
 			switch d.Type {

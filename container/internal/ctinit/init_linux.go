@@ -94,6 +94,9 @@ func initContainer(status *os.File) error {
 			os.Exit(1)
 		}
 	}
+	if err := setRlimits(c.Rlimits, true); err != nil {
+		return err
+	}
 	if c.Seccomp != nil && c.NoNewPrivs {
 		// Last, so that the filter judges the workload and not the init's
 		// own set-up; nothing but execve follows.
@@ -130,6 +133,9 @@ func joinContainer(c *Config, r *bufio.Reader, status *os.File) error {
 	if _, err := unix.FcntlInt(StatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
+	if err := setRlimits(c.Rlimits, true); err != nil {
+		return err
+	}
 	if c.Seccomp != nil && c.NoNewPrivs {
 		if err := loadSeccomp(c.Seccomp); err != nil {
 			return err
@@ -159,17 +165,34 @@ func awaitStart(status *os.File) error {
 	return unix.Close(fd)
 }
 
+// setRlimits applies the limits on memory (late) or all the others. The
+// memory ones wait until just before execve: a limit on the address space
+// or the stack starves the init's own Go runtime, which has reserved address
+// space and may need a thread more while a created container waits for
+// start. Lowering a limit needs no privilege, so the capabilities dropped by
+// then do not matter, unless the config raises one above the runtime's own.
+func setRlimits(limits []RlimitOp, late bool) error {
+	for _, rl := range limits {
+		memory := rl.Resource == unix.RLIMIT_AS || rl.Resource == unix.RLIMIT_DATA || rl.Resource == unix.RLIMIT_STACK
+		if memory != late {
+			continue
+		}
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Setrlimit(rl.Resource, &lim); err != nil {
+			return fmt.Errorf("setrlimit %d: %w", rl.Resource, err)
+		}
+	}
+	return nil
+}
+
 // setupProcess applies the OCI process settings, in the order the kernel
 // needs: limits and working directory while still root, then the ids, then
 // the capabilities that survive into the workload, then no_new_privs. The
 // seccomp filter comes last of all, just before execve (initContainer),
 // unless no_new_privs is off (see below).
 func setupProcess(c *Config) error {
-	for _, rl := range c.Rlimits {
-		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Setrlimit(rl.Resource, &lim); err != nil {
-			return fmt.Errorf("setrlimit %d: %w", rl.Resource, err)
-		}
+	if err := setRlimits(c.Rlimits, false); err != nil {
+		return err
 	}
 	if c.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*c.OOMScoreAdj)), 0); err != nil {

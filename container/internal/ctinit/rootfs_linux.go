@@ -89,6 +89,13 @@ func setupRootfs(c *Config) error {
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
 	}
+	if c.RootPropagation != 0 {
+		// Everything was made private first, so that nothing reaches the
+		// host; the container's own tree now gets what it asked for.
+		if err := unix.Mount("", "/", "", c.RootPropagation, ""); err != nil {
+			return fmt.Errorf("set root propagation: %w", err)
+		}
+	}
 	// Kernel parameters while /proc/sys is still writable: the parent
 	// allowed only those of the container's own namespaces (see
 	// container/sysctl.go).

@@ -40,6 +40,9 @@ type Config struct {
 	Seccomp       *SeccompOp // nil: no filter
 	Sysctls       []Sysctl   // written under /proc/sys before it is made read-only
 	Devices       []DeviceOp // linux.devices, made after the mounts
+	// RootPropagation is linux.rootfsPropagation (MS_SHARED etc.), set on
+	// the new root after pivot_root; 0: it stays private.
+	RootPropagation uintptr
 	PopulateDev   bool       // /dev is a fresh tmpfs: add the default devices
 	UserNS        bool       // mknod is refused: bind-mount the host's device nodes
 	// Detached is an OCI `create`: the init outlives the process that
@@ -115,6 +118,9 @@ func (c *Config) Encode() []byte {
 	}
 	for _, m := range c.CgroupMounts {
 		line("cgmount", q(m.Source), q(m.Dest), q(m.Type), u(uint64(m.Flags)), q(m.Data), u(uint64(m.Propagation)))
+	}
+	if c.RootPropagation != 0 {
+		line("rootprop", u(uint64(c.RootPropagation)))
 	}
 	for _, d := range c.Devices {
 		line("device", q(d.Path), u(uint64(d.Mode)), strconv.FormatInt(d.Major, 10), strconv.FormatInt(d.Minor, 10),
@@ -204,6 +210,8 @@ func Decode(r *bufio.Reader) (*Config, error) {
 			} else {
 				c.CgroupMounts = append(c.CgroupMounts, m)
 			}
+		case "rootprop":
+			c.RootPropagation = uintptr(d.uint())
 		case "device":
 			c.Devices = append(c.Devices, DeviceOp{Path: d.str(), Mode: uint32(d.uint()), Major: d.int(), Minor: d.int(), UID: d.int(), GID: d.int()})
 		case "mask":

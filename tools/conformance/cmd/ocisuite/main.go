@@ -1,0 +1,338 @@
+// Command ocisuite runs the OCI runtime conformance suite
+// (opencontainers/runtime-tools' validation programs) against one or more
+// runtimes and checks the results against a list of known failures.
+//
+//	ocisuite -build DIR -runtime PATH [-runtime PATH2 ...] [-known FILE] [-only a,b]
+//
+// The programs are built once per go.sum of this module into
+// DIR/<hash of go.sum>/ (with runtimetest, statically, since it runs inside
+// the containers) and run one by one from that directory, which also holds
+// the module's rootfs-amd64.tar.gz, as the suite expects. Each prints TAP;
+// every "ok" and "not ok" line is one assertion, named
+// "<program> <number> - <description>".
+//
+// With -known, the first runtime's run fails (exit 1) on a failing
+// assertion the file does not list, and on a listed one that did not fail
+// (fixed, or no longer run: the list only shrinks). A program that exits
+// non-zero having printed no assertion at all counts as one failure named
+// "<program> (no results)". Further runtimes are run for comparison only,
+// side by side.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var runtimes listFlag
+	build := flag.String("build", "", "directory for the built suite (required)")
+	known := flag.String("known", "", "known-failures file checked against the first runtime")
+	only := flag.String("only", "", "comma-separated programs to run (default: all)")
+	timeout := flag.Duration("timeout", 2*time.Minute, "time limit per program")
+	flag.Var(&runtimes, "runtime", "runtime executable (repeatable; the first is checked)")
+	flag.Parse()
+	if *build == "" || len(runtimes) == 0 {
+		fmt.Fprintln(os.Stderr, "ocisuite: -build and -runtime are required")
+		os.Exit(2)
+	}
+	if err := run(*build, runtimes, *known, *only, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "ocisuite:", err)
+		os.Exit(1)
+	}
+}
+
+func run(buildRoot string, runtimes []string, knownPath, only string, timeout time.Duration) error {
+	dir, programs, err := buildSuite(buildRoot)
+	if err != nil {
+		return err
+	}
+	if only != "" {
+		want := map[string]bool{}
+		for _, p := range strings.Split(only, ",") {
+			want[p] = true
+		}
+		var sel []string
+		for _, p := range programs {
+			if want[p] {
+				sel = append(sel, p)
+			}
+		}
+		programs = sel
+	}
+	var results []*runResult
+	for _, rt := range runtimes {
+		res, err := runSuite(dir, rt, programs, timeout)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	report(os.Stdout, programs, results)
+	if knownPath == "" {
+		return nil
+	}
+	known, err := readKnown(knownPath)
+	if err != nil {
+		return err
+	}
+	if only != "" {
+		// A partial run checks only the programs it ran.
+		for k := range known {
+			if !contains(programs, strings.Fields(k)[0]) {
+				delete(known, k)
+			}
+		}
+	}
+	return check(os.Stdout, results[0], known, knownPath)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// buildSuite builds the validation programs and runtimetest, once per
+// go.sum, and returns the directory and the programs' names.
+func buildSuite(buildRoot string) (string, []string, error) {
+	sum, err := os.ReadFile("go.sum")
+	if err != nil {
+		return "", nil, fmt.Errorf("run from tools/conformance: %w", err)
+	}
+	h := sha256.Sum256(sum)
+	dir, err := filepath.Abs(filepath.Join(buildRoot, hex.EncodeToString(h[:6])))
+	if err != nil {
+		return "", nil, err
+	}
+	stamp := filepath.Join(dir, ".built")
+	if _, err := os.Stat(stamp); err != nil {
+		fmt.Printf("ocisuite: building runtime-tools' validation programs into %s\n", dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, err
+		}
+		cmd := exec.Command("go", "build", "-p", "1", "-o", dir+"/",
+			"github.com/opencontainers/runtime-tools/cmd/runtimetest",
+			"github.com/opencontainers/runtime-tools/validation/...")
+		// runtimetest runs inside the containers, whose root has no libc.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", nil, fmt.Errorf("build the suite: %w", err)
+		}
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/opencontainers/runtime-tools").Output()
+		if err != nil {
+			return "", nil, fmt.Errorf("find runtime-tools in the module cache: %w", err)
+		}
+		tarball, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "rootfs-amd64.tar.gz"))
+		if err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "rootfs-amd64.tar.gz"), tarball, 0o644); err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(stamp, nil, 0o644); err != nil {
+			return "", nil, err
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	var programs []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.Type().IsRegular() && n != "runtimetest" && !strings.HasPrefix(n, ".") && !strings.Contains(n, ".") {
+			programs = append(programs, n)
+		}
+	}
+	sort.Strings(programs)
+	if len(programs) == 0 {
+		return "", nil, errors.New("the suite has no programs")
+	}
+	return dir, programs, nil
+}
+
+type assertion struct {
+	name string // "<program> <n> - <description>"
+	ok   bool
+}
+
+type programResult struct {
+	ok, notOK  int
+	exitErr    error
+	assertions []assertion
+	elapsed    time.Duration
+}
+
+type runResult struct {
+	runtime  string
+	programs map[string]*programResult
+	leftover []string // containers the runtime still listed afterwards
+}
+
+var tapLine = regexp.MustCompile(`^(not )?ok (\d+)(?: - (.*))?$`)
+
+func runSuite(dir, runtime string, programs []string, timeout time.Duration) (*runResult, error) {
+	rt, err := exec.LookPath(runtime)
+	if err != nil {
+		return nil, fmt.Errorf("runtime %s: %w", runtime, err)
+	}
+	if rt, err = filepath.Abs(rt); err != nil {
+		return nil, err
+	}
+	res := &runResult{runtime: runtime, programs: map[string]*programResult{}}
+	for _, p := range programs {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		cmd := exec.CommandContext(ctx, filepath.Join(dir, p))
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "RUNTIME="+rt)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, io.Discard
+		cmd.WaitDelay = 5 * time.Second
+		runErr := cmd.Run()
+		cancel()
+		pr := &programResult{exitErr: runErr, elapsed: time.Since(start)}
+		sc := bufio.NewScanner(&out)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			m := tapLine.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			a := assertion{name: fmt.Sprintf("%s %s - %s", p, m[2], strings.TrimSpace(m[3])), ok: m[1] == ""}
+			if a.ok {
+				pr.ok++
+			} else {
+				pr.notOK++
+			}
+			pr.assertions = append(pr.assertions, a)
+		}
+		if pr.ok+pr.notOK == 0 && runErr != nil {
+			pr.assertions = append(pr.assertions, assertion{name: p + " (no results)"})
+			pr.notOK++
+		}
+		res.programs[p] = pr
+	}
+	// The suite deletes what it creates; whatever is left is a leak.
+	if out, err := exec.Command(rt, "list", "--quiet").Output(); err == nil {
+		for _, id := range strings.Fields(string(out)) {
+			res.leftover = append(res.leftover, id)
+			exec.Command(rt, "delete", "--force", id).Run()
+		}
+	}
+	return res, nil
+}
+
+func report(w io.Writer, programs []string, results []*runResult) {
+	fmt.Fprintf(w, "%-36s", "program")
+	for _, r := range results {
+		fmt.Fprintf(w, " %22s", filepath.Base(r.runtime)+" ok/not ok")
+	}
+	fmt.Fprintln(w)
+	totals := make([][2]int, len(results))
+	clean := make([]int, len(results))
+	for _, p := range programs {
+		fmt.Fprintf(w, "%-36s", p)
+		for i, r := range results {
+			pr := r.programs[p]
+			fmt.Fprintf(w, " %22s", fmt.Sprintf("%d/%d", pr.ok, pr.notOK))
+			totals[i][0] += pr.ok
+			totals[i][1] += pr.notOK
+			if pr.notOK == 0 {
+				clean[i]++
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	for i, r := range results {
+		fmt.Fprintf(w, "ocisuite: %s: %d ok, %d not ok, %d of %d programs without a failure", r.runtime, totals[i][0], totals[i][1], clean[i], len(programs))
+		if len(r.leftover) > 0 {
+			fmt.Fprintf(w, "; %d container(s) left behind and deleted: %s", len(r.leftover), strings.Join(r.leftover, " "))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// readKnown reads "<assertion name>  # reason" lines; blank lines and lines
+// starting with # are comments. Every entry needs its reason.
+func readKnown(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, reason, ok := strings.Cut(line, " # ")
+		if !ok || strings.TrimSpace(reason) == "" {
+			return nil, fmt.Errorf("%s:%d: an entry needs its reason after \" # \"", path, i+1)
+		}
+		known[strings.TrimSpace(name)] = strings.TrimSpace(reason)
+	}
+	return known, nil
+}
+
+func check(w io.Writer, r *runResult, known map[string]string, knownPath string) error {
+	failed := map[string]bool{}
+	var unexpected []string
+	for _, pr := range r.programs {
+		for _, a := range pr.assertions {
+			if a.ok {
+				continue
+			}
+			failed[a.name] = true
+			if _, ok := known[a.name]; !ok {
+				unexpected = append(unexpected, a.name)
+			}
+		}
+	}
+	var fixed []string
+	for k := range known {
+		if !failed[k] {
+			fixed = append(fixed, k)
+		}
+	}
+	sort.Strings(unexpected)
+	sort.Strings(fixed)
+	for _, u := range unexpected {
+		fmt.Fprintf(w, "ocisuite: FAIL (not in %s): %s\n", filepath.Base(knownPath), u)
+	}
+	for _, f := range fixed {
+		fmt.Fprintf(w, "ocisuite: FIXED (remove it from %s): %s\n", filepath.Base(knownPath), f)
+	}
+	if len(r.leftover) > 0 {
+		unexpected = append(unexpected, "leftover containers")
+	}
+	if len(unexpected)+len(fixed) > 0 {
+		return fmt.Errorf("%s: %d unexpected failure(s), %d listed failure(s) that did not fail", r.runtime, len(unexpected), len(fixed))
+	}
+	fmt.Fprintf(w, "ocisuite: %s: every failure is a known one (%d listed)\n", r.runtime, len(known))
+	return nil
+}
