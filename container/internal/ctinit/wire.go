@@ -43,8 +43,8 @@ type Config struct {
 	// RootPropagation is linux.rootfsPropagation (MS_SHARED etc.), set on
 	// the new root after pivot_root; 0: it stays private.
 	RootPropagation uintptr
-	PopulateDev   bool       // /dev is a fresh tmpfs: add the default devices
-	UserNS        bool       // mknod is refused: bind-mount the host's device nodes
+	PopulateDev     bool // /dev is a fresh tmpfs: add the default devices
+	UserNS          bool // mknod is refused: bind-mount the host's device nodes
 	// Detached is an OCI `create`: the init outlives the process that
 	// started it (no parent-death signal) and, once ready, waits on the
 	// exec FIFO (FifoFD) until `start` opens it.
