@@ -28,7 +28,7 @@ DEB_PKGS := linux-source-6.1 busybox-static qemu-system-x86 runc crun cpio \
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 
-.PHONY: all deps bin guest nested lab test vet fmt-check clean bench charts
+.PHONY: all deps bin guest nested lab test vet fmt-check clean bench charts conformance conformance-runc
 all: bin
 
 deps:
@@ -39,6 +39,7 @@ deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "make deps: Debian packages present"; fi
 	@$(GO) mod download && echo "make deps: Go modules present"
+	@cd tools/conformance && $(GO) mod download && echo "make deps: OCI conformance suite modules present"
 
 $(BIN): $(GO_SOURCES)
 	@mkdir -p $(dir $@)
@@ -98,10 +99,24 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd tools/conformance && $(GO) vet ./cmd/...
+
+# The OCI runtime conformance suite (opencontainers/runtime-tools, pinned in
+# tools/conformance/go.mod, built under build/conformance/ once per go.sum)
+# against build/bin/twinboot-runtime: it fails on a failure not listed in
+# tools/conformance/known-failures.txt, and on a listed one that passes.
+CONFORMANCE := cd tools/conformance && $(GO) run ./cmd/ocisuite -build $(BUILD)/conformance
+conformance: $(RUNTIME) $(CTINIT)
+	$(CONFORMANCE) -runtime $(RUNTIME) -known known-failures.txt
+
+# The same suite, twinboot and Debian's runc side by side (for comparison
+# only: runc's failures are not checked).
+conformance-runc: $(RUNTIME) $(CTINIT)
+	$(CONFORMANCE) -runtime $(RUNTIME) -runtime runc
 
 # TWINBOOT_REQUIRE=1 turns "missing prerequisite" skips into failures: this
 # target has built everything, so a skip would hide a broken set-up.
-test: deps guest nested fmt-check vet
+test: deps guest nested fmt-check vet conformance
 	TWINBOOT_REQUIRE=1 $(GO) test -count=1 -timeout 80m ./...
 
 clean:

@@ -60,10 +60,16 @@ func cgroupVersion() string {
 //
 // record is called with the directories before any is created (see state).
 func newCgroup(id string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
+	return newCgroupAt("twinboot-"+id, res, record)
+}
+
+// newCgroupAt is newCgroup at a given place: a relative name is under the
+// caller's own cgroup, an absolute one under the hierarchies' roots (an OCI
+// linux.cgroupsPath).
+func newCgroupAt(name string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
 	if res == nil {
 		res = &specs.LinuxResources{}
 	}
-	name := "twinboot-" + id
 	// The pids limit waits until the init has joined (see limitPids).
 	var pidsMax int64
 	if res.Pids != nil && res.Pids.Limit != nil && *res.Pids.Limit > 0 {
@@ -150,10 +156,13 @@ func newCgroup1(version, name string, res *specs.LinuxResources, record func([]s
 		}
 	}
 	path := nestedPath(name)
+	if filepath.IsAbs(name) {
+		path = cgroup1.StaticPath(name)
+	}
 	dirs := v1Dirs(path, subs)
 	var unifiedGroup string
 	if unifiedDevices {
-		group, err := cgroup2.NestedGroupPath(name)
+		group, err := nestedGroup2(name)
 		if err != nil {
 			return nil, fmt.Errorf("find own cgroup in %s: %w", unifiedRoot, err)
 		}
@@ -199,8 +208,17 @@ func v1Dirs(path cgroup1.Path, subs []cgroup1.Subsystem) []string {
 	return dirs
 }
 
+// nestedGroup2 is cgroup2.NestedGroupPath for a relative name, the name
+// itself for an absolute one.
+func nestedGroup2(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name), nil
+	}
+	return cgroup2.NestedGroupPath(name)
+}
+
 func newCgroup2(name string, res *specs.LinuxResources, record func([]string) error) (*cgroup, error) {
-	group, err := cgroup2.NestedGroupPath(name)
+	group, err := nestedGroup2(name)
 	if err != nil {
 		return nil, fmt.Errorf("find own cgroup: %w", err)
 	}

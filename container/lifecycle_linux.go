@@ -204,7 +204,12 @@ func (c *Container) create(cfg *config, o CreateOptions) error {
 	// A root the bundle says is writable is written: engines and the
 	// conformance suite look for the container's files in the bundle's
 	// rootfs afterwards. (Run puts an overlay over it instead.)
-	cg, err := newCgroup(st.ID, cfg.OCI.Linux.Resources, st.recordCgroups)
+	// linux.cgroupsPath, or "twinboot-<id>" under this process's cgroup.
+	name := "twinboot-" + st.ID
+	if p := cfg.OCI.Linux.CgroupsPath; p != "" {
+		name = p
+	}
+	cg, err := newCgroupAt(name, cfg.OCI.Linux.Resources, st.recordCgroups)
 	if err != nil {
 		return err
 	}

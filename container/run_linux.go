@@ -66,7 +66,11 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 			return res, err
 		}
 	}
-	cg, err := newCgroup(res.ID, cfg.OCI.Linux.Resources, st.recordCgroups)
+	cgName := "twinboot-" + res.ID
+	if p := cfg.OCI.Linux.CgroupsPath; p != "" {
+		cgName = p
+	}
+	cg, err := newCgroupAt(cgName, cfg.OCI.Linux.Resources, st.recordCgroups)
 	if err != nil {
 		return res, err
 	}

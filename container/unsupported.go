@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -76,7 +77,12 @@ func unsupportedFields(s *specs.Spec) []string {
 		if p := l.RootfsPropagation; p != "" {
 			add(propagationFlags[p] == 0, fmt.Sprintf("linux.rootfsPropagation %q", p))
 		}
-		add(l.CgroupsPath != "", "linux.cgroupsPath")
+		if p := l.CgroupsPath; p != "" {
+			// Relative: under the runtime's own cgroup; absolute: from
+			// the hierarchies' roots. A path must not climb out of them,
+			// and systemd's slice:prefix:name form is not understood.
+			add(strings.Contains("/"+p+"/", "/../") || strings.ContainsAny(p, ":\x00"), fmt.Sprintf("linux.cgroupsPath %q", p))
+		}
 		for i, d := range l.Devices {
 			switch d.Type {
 			case "c", "u", "b", "p":
