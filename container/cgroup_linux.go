@@ -40,6 +40,13 @@ type cgroup struct {
 	pidsMax int64  // applied by limitPids, after the init has joined
 }
 
+// hostCgroupV1 reports whether the controllers are on v1 hierarchies (a v1
+// or hybrid host).
+func hostCgroupV1() bool {
+	v := cgroupVersion()
+	return v == "v1" || v == "hybrid"
+}
+
 // cgroupVersion names the host's layout as Result.CgroupVersion does.
 func cgroupVersion() string {
 	switch cgroups.Mode() {
@@ -133,6 +140,9 @@ func newCgroup1(version, name string, res *specs.LinuxResources, record func([]s
 	subs := []cgroup1.Subsystem{cgroup1.NewMemory(cgroupRoot), cgroup1.NewPids(cgroupRoot)}
 	if res.CPU != nil {
 		subs = append(subs, cgroup1.NewCpu(cgroupRoot))
+		if res.CPU.Cpus != "" || res.CPU.Mems != "" {
+			subs = append(subs, cgroup1.NewCpuset(cgroupRoot))
+		}
 	}
 	// Device rules: on a hybrid host, as a BPF program on a cgroup of the
 	// unified (v2) hierarchy, which the kernel checks besides the v1

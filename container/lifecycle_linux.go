@@ -213,6 +213,7 @@ func (c *Container) create(cfg *config, o CreateOptions) error {
 	if err != nil {
 		return err
 	}
+	warnIgnoredKernelMemory(o.HookLog, cg, cfg.OCI.Linux.Resources)
 	ph := &phases{t0: ctinit.MonotonicNow()}
 	r := &runner{
 		s:        Spec{Init: o.Init},
@@ -267,6 +268,24 @@ func (c *Container) create(cfg *config, o CreateOptions) error {
 		}
 	}
 	return nil
+}
+
+// warnIgnoredKernelMemory says so when the kernel accepted a kernel memory
+// limit and ignored it, as kernels since 5.16 do (the v1 file is kept but
+// has no effect): the setting is not silently dropped by this runtime, but it
+// has no effect either.
+func warnIgnoredKernelMemory(w io.Writer, cg *cgroup, res *specs.LinuxResources) {
+	if res == nil || res.Memory == nil || res.Memory.Kernel == nil || cg.memDir == "" {
+		return
+	}
+	got, err := readUintFile(filepath.Join(cg.memDir, "memory.kmem.limit_in_bytes"))
+	if err != nil || int64(got) == *res.Memory.Kernel {
+		return
+	}
+	if w == nil {
+		w = os.Stderr
+	}
+	fmt.Fprintf(w, "warning: linux.resources.memory.kernel: this kernel ignores kernel memory limits (asked %d, memory.kmem.limit_in_bytes reads %d)\n", *res.Memory.Kernel, got)
 }
 
 // writePidFile writes the file whole or not at all, as engines read it as

@@ -111,23 +111,27 @@ func unsupportedFields(s *specs.Spec) []string {
 			add(r.Network != nil, "linux.resources.network")
 			add(len(r.Rdma) > 0, "linux.resources.rdma")
 			add(len(r.Unified) > 0, "linux.resources.unified")
+			// A v1 hierarchy has a file for each of these, which
+			// containerd/cgroups writes; v2 has none for some and other
+			// semantics for the rest, so there they stay refused.
+			v1 := hostCgroupV1()
 			if m := r.Memory; m != nil {
-				add(m.Reservation != nil, "linux.resources.memory.reservation")
-				add(m.Swap != nil && (m.Limit == nil || *m.Swap != *m.Limit), "linux.resources.memory.swap (other than equal to limit)")
-				add(m.Kernel != nil, "linux.resources.memory.kernel")
-				add(m.KernelTCP != nil, "linux.resources.memory.kernelTCP")
-				add(m.Swappiness != nil, "linux.resources.memory.swappiness")
-				add(m.DisableOOMKiller != nil && *m.DisableOOMKiller, "linux.resources.memory.disableOOMKiller")
+				add(m.Reservation != nil && !v1, "linux.resources.memory.reservation")
+				add(m.Swap != nil && (m.Limit == nil || *m.Swap != *m.Limit) && !v1, "linux.resources.memory.swap (other than equal to limit)")
+				add(m.Kernel != nil && !v1, "linux.resources.memory.kernel")
+				add(m.KernelTCP != nil && !v1, "linux.resources.memory.kernelTCP")
+				add(m.Swappiness != nil && !v1, "linux.resources.memory.swappiness")
+				add(m.DisableOOMKiller != nil && *m.DisableOOMKiller && !v1, "linux.resources.memory.disableOOMKiller")
 				add(m.UseHierarchy != nil, "linux.resources.memory.useHierarchy")
 				add(m.CheckBeforeUpdate != nil, "linux.resources.memory.checkBeforeUpdate")
 			}
 			if c := r.CPU; c != nil {
-				add(c.Shares != nil, "linux.resources.cpu.shares")
+				add(c.Shares != nil && !v1, "linux.resources.cpu.shares")
 				add(c.Burst != nil, "linux.resources.cpu.burst")
 				add(c.RealtimeRuntime != nil, "linux.resources.cpu.realtimeRuntime")
 				add(c.RealtimePeriod != nil, "linux.resources.cpu.realtimePeriod")
-				add(c.Cpus != "", "linux.resources.cpu.cpus")
-				add(c.Mems != "", "linux.resources.cpu.mems")
+				add(c.Cpus != "" && !v1, "linux.resources.cpu.cpus")
+				add(c.Mems != "" && !v1, "linux.resources.cpu.mems")
 				add(c.Idle != nil, "linux.resources.cpu.idle")
 			}
 			for i, d := range r.Devices {
