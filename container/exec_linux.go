@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
+	"github.com/twinboot/twinboot/internal/reexec"
 )
 
 // ErrExecUserNS is exec into a container with a user namespace: setns(2)
@@ -129,7 +130,7 @@ func (c *Container) Exec(o ExecOptions) (*exec.Cmd, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/fd/" + strconv.Itoa(ctinit.ExeFD),
 		Args:        []string{"twinboot-init"},
-		Env:         []string{reexecEnv + "=" + ReexecName},
+		Env:         []string{reexec.Env + "=" + ReexecName},
 		ExtraFiles:  []*os.File{cfgR, statW, exeFile},
 		Dir:         "/",
 		SysProcAttr: &syscall.SysProcAttr{},
