@@ -26,6 +26,12 @@
 //     the workload.
 //  7. memory_linux.go, output.go, overlay_linux.go: what a run measures and
 //     how its output and writable layer are handled.
+//  8. lifecycle_linux.go, hooks_linux.go, exec_linux.go: the OCI lifecycle
+//     for engines (create leaves the init waiting on exec.fifo, start
+//     releases it; state, kill and delete find the container again from its
+//     record), the runtime-spec's hooks (Run runs them too), and exec into
+//     a running container. Package container/runtime puts runc's command
+//     line in front of them: build/bin/twinboot-runtime.
 //
 // The init is a separate small program, container/cmd/twinboot-init, when it
 // sits beside the running executable; otherwise the running executable is
