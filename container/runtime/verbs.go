@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -248,8 +247,3 @@ func runRun(c *cli, fs *flagSet) error {
 }
 
 func specVersion() string { return specs.Version }
-
-// signalName is for messages: "SIGTERM (15)".
-func signalName(s unix.Signal) string {
-	return unix.SignalName(s) + " (" + strconv.Itoa(int(s)) + ")"
-}
