@@ -35,6 +35,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -204,12 +205,24 @@ func runSuite(dir, runtime string, programs []string, timeout time.Duration) (*r
 		return nil, err
 	}
 	res := &runResult{runtime: runtime, programs: map[string]*programResult{}}
+	// The programs make their bundles with ioutil.TempDir and leave some
+	// behind when they fail: give them a directory of their own, cleaned
+	// up after the run.
+	tmp, err := os.MkdirTemp(dir, "tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := removeTemp(tmp); err != nil {
+			fmt.Fprintf(os.Stderr, "ocisuite: %v\n", err)
+		}
+	}()
 	for _, p := range programs {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		cmd := exec.CommandContext(ctx, filepath.Join(dir, p))
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "RUNTIME="+rt)
+		cmd.Env = append(os.Environ(), "RUNTIME="+rt, "TMPDIR="+tmp)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, io.Discard
 		cmd.WaitDelay = 5 * time.Second
@@ -245,6 +258,40 @@ func runSuite(dir, runtime string, programs []string, timeout time.Duration) (*r
 		}
 	}
 	return res, nil
+}
+
+// removeTemp removes the programs' temporary directory. A runtime may have
+// left mounts in it (runc does, for a bundle whose root propagation is
+// shared: the container's mounts propagate to the host): they are detached
+// first, deepest first, and only then is anything removed, so that removal
+// never walks into a bind-mounted host directory.
+func removeTemp(dir string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			points = append(points, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		syscall.Unmount(p, syscall.MNT_DETACH)
+	}
+	if len(points) > 0 {
+		fmt.Fprintf(os.Stderr, "ocisuite: detached %d mount(s) the runtime left under %s\n", len(points), dir)
+	}
+	// Check again: never remove a tree that still has a mount in it.
+	if b, err = os.ReadFile("/proc/self/mountinfo"); err != nil {
+		return err
+	}
+	if strings.Contains(string(b), " "+dir+"/") || strings.Contains(string(b), " "+dir+" ") {
+		return fmt.Errorf("mounts remain under %s: left in place", dir)
+	}
+	return os.RemoveAll(dir)
 }
 
 func report(w io.Writer, programs []string, results []*runResult) {
