@@ -208,8 +208,13 @@ func runSuite(dir, runtime string, programs []string, timeout time.Duration) (*r
 	// The programs make their bundles with ioutil.TempDir and leave some
 	// behind when they fail: give them a directory of their own, cleaned
 	// up after the run.
-	tmp, err := os.MkdirTemp(dir, "tmp-")
+	// Under /tmp and as open as /tmp: a container with a user namespace
+	// must be able to walk to its bundle.
+	tmp, err := os.MkdirTemp("", "ocisuite-")
 	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o1777); err != nil {
 		return nil, err
 	}
 	defer func() {
