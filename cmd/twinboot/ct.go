@@ -13,19 +13,50 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/container/runtime"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/host"
 )
 
 func ctCmd() *cobra.Command {
+	subs := []*cobra.Command{ctRunCmd(), ctSpecCmd()}
+	subs = append(subs, ctRuntimeCmds()...)
 	return group(&cobra.Command{
 		Use:   "ct",
 		Short: "Run the probe (or a command) in twinboot's container runtime",
 		Long: "Run the workload in twinboot's own container runtime, or write an OCI bundle config.\n\n" +
 			"  ct run   runs a container (default: the lab rootfs with the probe, /init --mode exit)\n" +
-			"  ct spec  prints a config.json for a rootfs; runc and crun run it too\n\n" +
+			"  ct spec  prints a config.json for a rootfs; runc and crun run it too\n" +
+			"  ct create|start|state|kill|delete|list|exec\n" +
+			"           the OCI runtime command line, as runc spells it (also build/bin/twinboot-runtime,\n" +
+			"           the one path an engine is given); runc's global flags (--root, --log,\n" +
+			"           --log-format, --debug) may follow the verb\n\n" +
 			"Needs root.",
-	}, ctRunCmd(), ctSpecCmd())
+	}, subs...)
+}
+
+// ctRuntimeCmds are the OCI verbs: each hands its whole command line to the
+// runtime's own parser (container/runtime), which speaks runc's flags.
+func ctRuntimeCmds() []*cobra.Command {
+	var cmds []*cobra.Command
+	for _, v := range runtime.Verbs() {
+		verb, short := v[0], v[1]
+		if verb == "run" {
+			continue // `ct run` is twinboot's own, above; twinboot-runtime run is runc's
+		}
+		cmds = append(cmds, &cobra.Command{
+			Use:                verb + " [runc flags] ...",
+			Short:              short + " (OCI runtime command line)",
+			DisableFlagParsing: true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if code := runtime.MainVerb(verb, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
+					return exitError{code}
+				}
+				return nil
+			},
+		})
+	}
+	return cmds
 }
 
 // ctRunFlags are the flags of `twinboot ct run`.

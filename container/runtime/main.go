@@ -85,6 +85,53 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
+// MainVerb is Main for a command line that names the verb first and may
+// give the global flags after it, as `twinboot ct create --root DIR ID`
+// does: they are moved in front of the verb, where runc's command line has
+// them.
+func MainVerb(verb string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var globals, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		def := globalFlag(name)
+		if !strings.HasPrefix(a, "-") || def == nil || name == "help" || name == "h" {
+			rest = append(rest, a)
+			continue
+		}
+		globals = append(globals, a)
+		if !def.boolean && !hasValue && i+1 < len(args) {
+			i++
+			globals = append(globals, args[i])
+		}
+	}
+	return Main(append(append(globals, verb), rest...), stdin, stdout, stderr)
+}
+
+// Verbs lists the runtime's commands with their one-line descriptions.
+func Verbs() [][2]string {
+	var out [][2]string
+	for _, v := range verbs {
+		out = append(out, [2]string{v.name, v.short})
+	}
+	return out
+}
+
+func globalFlag(name string) *flagDef {
+	for i := range globalFlags {
+		for _, n := range globalFlags[i].names {
+			if n == name {
+				return &globalFlags[i]
+			}
+		}
+	}
+	return nil
+}
+
 // exitStatus is how `run` passes on the container's own status.
 type exitStatus int
 
