@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +99,7 @@ func TestVirtioDevicesLabKernel(t *testing.T) {
 		"exit 0",
 	}, "\n") + "\n"
 
-	var console screen
+	var console testutil.Screen
 	var res hypervisor.Result
 	var runErr error
 	fdsBefore := openFDs(t)
@@ -206,27 +205,9 @@ func TestVirtioDevicesLabKernel(t *testing.T) {
 	}
 }
 
-// screen collects the console for a typist to watch.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // afterPrompt types script once the probe's READY line and the shell's
 // first prompt are on the console.
-func afterPrompt(s *screen, script string) io.Reader {
+func afterPrompt(s *testutil.Screen, script string) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		defer pw.Close()

@@ -1,56 +1,19 @@
 package nested_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/twinboot/twinboot/internal/host"
-
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
+	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/testutil"
 	"github.com/twinboot/twinboot/nested"
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
-
-// screen collects what a job shows, and lets a typist wait for a prompt.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// waitFor waits until the text after from holds want, and returns the
-// index just past it.
-func (s *screen) waitFor(ctx context.Context, from int, want string) (int, bool) {
-	for {
-		if text := s.String(); len(text) >= from {
-			if i := strings.Index(text[from:], want); i >= 0 {
-				return from + i + len(want), true
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, false
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
 
 // interrupted types a command that would run for ever, Ctrl-C, a command
 // that shows the shell is still there, and then script. Ctrl-C must stop
@@ -75,14 +38,14 @@ const pause = "\x00pause"
 // types keys.
 type step struct{ wait, keys string }
 
-func typeSteps(ctx context.Context, sc *screen, steps ...step) io.Reader {
+func typeSteps(ctx context.Context, sc *testutil.Screen, steps ...step) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		defer pw.Close()
 		at := 0
 		for _, st := range steps {
 			var ok bool
-			if at, ok = sc.waitFor(ctx, at, st.wait); !ok {
+			if at, ok = sc.WaitFor(ctx, at, st.wait); !ok {
 				return
 			}
 			switch st.keys {
@@ -135,7 +98,7 @@ func TestShellThroughL1(t *testing.T) {
 	t.Run("vm", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
-		var console screen
+		var console testutil.Screen
 		res := s.Exec(t, nested.Job{
 			Args:   []string{"vm", "--stdin", "--timeout=5m", "--cmdline=" + shellCmdline},
 			Stdin:  typeSteps(ctx, &console, interrupted(script)...),
@@ -163,7 +126,7 @@ func TestShellThroughL1(t *testing.T) {
 	t.Run("container", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		var term screen
+		var term testutil.Screen
 		res := s.Exec(t, nested.Job{
 			Args:    []string{"ct", "run", "--read-only", "--timeout=4m", "--", "/init", "--mode", "shell"},
 			TTY:     true,
@@ -206,11 +169,11 @@ func TestShellThroughL1(t *testing.T) {
 			{"ct", "run", "--read-only", "--timeout=0", "--", "/init", "--mode", "shell"},
 		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			var term screen
+			var term testutil.Screen
 			stop := make(chan struct{})
 			go func() {
-				if at, ok := term.waitFor(ctx, 0, report.Prefix); ok {
-					if _, ok := term.waitFor(ctx, at, "# "); ok {
+				if at, ok := term.WaitFor(ctx, 0, report.Prefix); ok {
+					if _, ok := term.WaitFor(ctx, at, "# "); ok {
 						close(stop)
 					}
 				}

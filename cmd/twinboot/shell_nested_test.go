@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os/exec"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"github.com/twinboot/twinboot/nested/nestedtest"
 )
 
-// syncBuffer is a bytes.Buffer that a test can read while a command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runScripted runs the twinboot binary with args and types keys into its
 // stdin once the output shows each wait string in turn; then closes stdin.
 func runScripted(t *testing.T, bin string, args []string, steps ...[2]string) (stdout, stderr string, code int) {
@@ -44,7 +24,7 @@ func runScripted(t *testing.T, bin string, args []string, steps ...[2]string) (s
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	var out, errb syncBuffer
+	var out, errb testutil.Screen
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	in, err := cmd.StdinPipe()
 	if err != nil {
