@@ -94,17 +94,23 @@ func initContainer(status *os.File) error {
 			os.Exit(1)
 		}
 	}
+	return execWorkload(c)
+}
+
+// execWorkload is the last step of every init, a container's first process
+// or one joining it: the memory rlimits (they would starve the init's own Go
+// runtime earlier), the seccomp filter (last, so that it judges the workload
+// and not the init's set-up), and execve.
+func execWorkload(c *Config) error {
 	if err := setRlimits(c.Rlimits, true); err != nil {
 		return err
 	}
 	if c.Seccomp != nil && c.NoNewPrivs {
-		// Last, so that the filter judges the workload and not the init's
-		// own set-up; nothing but execve follows.
 		if err := loadSeccomp(c.Seccomp); err != nil {
 			return err
 		}
 	}
-	err = unix.Exec(c.Exe, c.Args, c.Env)
+	err := unix.Exec(c.Exe, c.Args, c.Env)
 	return fmt.Errorf("exec %s: %w", c.Exe, err)
 }
 
@@ -133,16 +139,7 @@ func joinContainer(c *Config, r *bufio.Reader, status *os.File) error {
 	if _, err := unix.FcntlInt(StatusFD, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		return fmt.Errorf("set close-on-exec on status pipe: %w", err)
 	}
-	if err := setRlimits(c.Rlimits, true); err != nil {
-		return err
-	}
-	if c.Seccomp != nil && c.NoNewPrivs {
-		if err := loadSeccomp(c.Seccomp); err != nil {
-			return err
-		}
-	}
-	err = unix.Exec(c.Exe, c.Args, c.Env)
-	return fmt.Errorf("exec %s: %w", c.Exe, err)
+	return execWorkload(c)
 }
 
 // awaitStart is where a created container waits: the status pipe is closed
