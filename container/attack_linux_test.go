@@ -179,6 +179,13 @@ func TestCapAdd(t *testing.T) {
 			t.Errorf("exit %d, output lacks %q:\n%s", res.ExitCode, w, out.String())
 		}
 	}
+	// A bundle's capabilities get the added one too.
+	out.Reset()
+	res = runOK(t, Spec{Bundle: writeBundle(t, rootfs, nil, nil), CapAdd: []string{"NET_RAW"}, Stdout: &out, Stderr: &out,
+		Args: []string{"/bin/sh", "-c", "grep -E '^CapEff' /proc/self/status"}})
+	if res.ExitCode != 0 || !strings.Contains(out.String(), "CapEff:\t0000000020002420") {
+		t.Errorf("bundle with NET_RAW added: exit %d, output:\n%s", res.ExitCode, out.String())
+	}
 	if _, err := ParseCapabilities([]string{"CAP_FLY"}); err == nil || !strings.Contains(err.Error(), "CAP_FLY") {
 		t.Errorf("unknown capability: error %v, want one naming it", err)
 	}

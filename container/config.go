@@ -238,11 +238,15 @@ func override(oci *specs.Spec, s Spec) error {
 	if s.Hostname != "" {
 		oci.Hostname = s.Hostname
 	}
-	caps, err := ParseCapabilities(s.CapAdd)
-	if err != nil {
-		return err
+	if s.Bundle != "" {
+		// Without a bundle, NewSpec has added them (and the seccomp
+		// profile that goes with them).
+		caps, err := ParseCapabilities(s.CapAdd)
+		if err != nil {
+			return err
+		}
+		addCapabilities(p, caps)
 	}
-	addCapabilities(p, caps)
 	if oci.Linux == nil {
 		oci.Linux = &specs.Linux{}
 	}
