@@ -49,7 +49,7 @@ func ctRuntimeCmds() []*cobra.Command {
 			Short:              short + " (OCI runtime command line)",
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if code := runtime.MainVerb(verb, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
+				if code := runtime.MainVerb("twinboot ct", verb, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
 					return exitError{code}
 				}
 				return nil

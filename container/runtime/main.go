@@ -34,6 +34,7 @@ var globalFlags = []flagDef{
 
 // cli is one invocation: its global settings and where it writes.
 type cli struct {
+	prog      string // the program name in usage and error lines
 	root      string
 	debug     bool
 	logFile   io.Writer
@@ -68,7 +69,11 @@ func lookupVerb(name string) *verb {
 // stderr themselves when they are files (as an engine's are), handed to the
 // container's init with no copying in between.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, closeLogs: func() {}}
+	return mainAs("twinboot-runtime", args, stdin, stdout, stderr)
+}
+
+func mainAs(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{prog: prog, stdin: stdin, stdout: stdout, stderr: stderr, closeLogs: func() {}}
 	defer func() { c.closeLogs() }()
 	err := c.main(args)
 	if err == nil {
@@ -88,8 +93,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // MainVerb is Main for a command line that names the verb first and may
 // give the global flags after it, as `twinboot ct create --root DIR ID`
 // does: they are moved in front of the verb, where runc's command line has
-// them.
-func MainVerb(verb string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// them. prog is the program's name as the user typed it ("twinboot ct"),
+// for the usage and error lines.
+func MainVerb(prog, verb string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var globals, rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -109,7 +115,7 @@ func MainVerb(verb string, args []string, stdin io.Reader, stdout, stderr io.Wri
 			globals = append(globals, args[i])
 		}
 	}
-	return Main(append(append(globals, verb), rest...), stdin, stdout, stderr)
+	return mainAs(prog, append(append(globals, verb), rest...), stdin, stdout, stderr)
 }
 
 // Verbs lists the runtime's commands with their one-line descriptions.
@@ -138,7 +144,7 @@ type exitStatus int
 func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
 
 func (c *cli) main(args []string) error {
-	g, err := parseFlags("twinboot-runtime", globalFlags, args)
+	g, err := parseFlags(c.prog, globalFlags, args)
 	if err != nil {
 		return err
 	}
@@ -179,7 +185,7 @@ func (c *cli) main(args []string) error {
 		return err
 	}
 	if fs.bool("help") {
-		fmt.Fprintf(c.stdout, "Usage: twinboot-runtime %s %s\n\n%s\n\nFlags:\n%s", v.name, v.args, v.short, usageOf(defs))
+		fmt.Fprintf(c.stdout, "Usage: %s %s %s\n\n%s\n\nFlags:\n%s", c.prog, v.name, v.args, v.short, usageOf(defs))
 		return nil
 	}
 	c.debugf("%s %s", v.name, strings.Join(fs.args, " "))
@@ -187,8 +193,8 @@ func (c *cli) main(args []string) error {
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: twinboot-runtime [global flags] COMMAND [flags] ID [ARGS]\n\n"+
-		"twinboot's container runtime, with runc's command line.\n\nCommands:\n")
+	fmt.Fprintf(w, "Usage: %s [global flags] COMMAND [flags] ID [ARGS]\n\n"+
+		"twinboot's container runtime, with runc's command line.\n\nCommands:\n", c.prog)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	for _, v := range verbs {
 		fmt.Fprintf(tw, "  %s\t%s\n", v.name, v.short)
@@ -203,7 +209,7 @@ func (c *cli) logError(err error) {
 	if errors.Is(err, errUsage) {
 		msg = strings.TrimPrefix(msg, errUsage.Error()+": ")
 	}
-	fmt.Fprintf(c.stderr, "twinboot-runtime: %s\n", msg)
+	fmt.Fprintf(c.stderr, "%s: %s\n", c.prog, msg)
 	c.logLine("error", msg)
 }
 
@@ -212,7 +218,7 @@ func (c *cli) debugf(format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintf(c.stderr, "twinboot-runtime: debug: %s\n", msg)
+	fmt.Fprintf(c.stderr, "%s: debug: %s\n", c.prog, msg)
 	c.logLine("debug", msg)
 }
 
