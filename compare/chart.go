@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/outfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -92,8 +94,13 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		}
 		for _, f := range formats {
 			path := filepath.Join(dir, m.name+"."+f)
-			if err := p.Save(24*vg.Centimeter, 15*vg.Centimeter, path); err != nil {
+			wt, err := p.WriterTo(24*vg.Centimeter, 15*vg.Centimeter, f)
+			if err != nil {
 				return files, fmt.Errorf("chart %s: %w", path, err)
+			}
+			// Whole or not at all: a full disk leaves no 0-byte chart.
+			if err := outfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
+				return files, fmt.Errorf("chart: %w", err)
 			}
 			files = append(files, path)
 		}

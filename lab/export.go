@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/internal/outfile"
 )
 
 // Export writes results.json, results.csv and the charts of res into dir
@@ -19,16 +20,8 @@ func Export(res compare.Results, dir string) ([]string, error) {
 	var files []string
 	write := func(name string, fn func(io.Writer) error) error {
 		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
-		if err != nil {
+		if err := outfile.Write(p, fn); err != nil {
 			return fmt.Errorf("export: %w", err)
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return fmt.Errorf("export %s: %w", p, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("export %s: %w", p, err)
 		}
 		files = append(files, p)
 		return nil

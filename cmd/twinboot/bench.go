@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/outfile"
 )
 
 func benchCmd() *cobra.Command {
@@ -30,12 +30,21 @@ func benchCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Minutes of benchmarking must not end in "no such directory".
+		if out != "" {
+			if err := outfile.Check(out); err != nil {
+				return usagef("--out: %v", err)
+			}
+		}
 		res, err := runExperiment(cmd, e, *mode)
 		if res.Schema == "" {
 			return err
 		}
 		if werr := writeResults(out, cmd.OutOrStdout(), res, write); werr != nil {
 			return werr
+		}
+		if out != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "twinboot bench: results in %s\n", out)
 		}
 		return err
 	}
@@ -56,24 +65,10 @@ func resultsWriter(format string) (func(io.Writer, compare.Results) error, error
 }
 
 // writeResults writes to path, or to stdout when path is empty. A file is
-// written whole or not at all: to a temporary name, then renamed.
+// written whole or not at all.
 func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
 	if path == "" {
 		return write(stdout, res)
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	if err := write(f, res); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write results: %w", err)
-	}
-	return os.Rename(tmp, path)
+	return outfile.Write(path, func(w io.Writer) error { return write(w, res) })
 }

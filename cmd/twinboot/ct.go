@@ -50,7 +50,7 @@ func ctRuntimeCmds() []*cobra.Command {
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if code := runtime.MainVerb("twinboot ct", verb, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
-					return exitError{code}
+					return exitError{code: code}
 				}
 				return nil
 			},
@@ -95,6 +95,9 @@ func ctRunCmd() *cobra.Command {
 	fs.SetInterspersed(false) // flags end at the container's command
 	fs.StringVar(&f.bundle, "bundle", "", "OCI bundle directory (config.json and its root)")
 	fs.StringVar(&f.rootfs, "rootfs", "", "root directory to run without a bundle (default: the lab rootfs from 'make guest')")
+	// In nested mode the container runs in L1: the directories go with it.
+	fs.SetAnnotation("bundle", fileFlag, []string{"true"})
+	fs.SetAnnotation("rootfs", fileFlag, []string{"true"})
 	fs.Var(&f.mem, "mem", "memory limit, e.g. 64M (default: none)")
 	fs.Int64Var(&f.pids, "pids", 0, "maximum number of processes (default: none)")
 	fs.Float64Var(&f.cpus, "cpu", 0, "CPU quota in cores, e.g. 0.5 (default: none)")
@@ -108,8 +111,8 @@ func ctRunCmd() *cobra.Command {
 		"a container needs no KVM, so native is the default")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-		if err := container.CheckLimits(int64(f.mem.bytes), f.pids, f.cpus); err != nil {
-			return usageError{err}
+		if err := f.check(); err != nil {
+			return err
 		}
 		if *mode != host.ModeNative {
 			// In L1 the kernel has no overlayfs module unless the lab
@@ -135,11 +138,42 @@ func ctRunCmd() *cobra.Command {
 		}
 		if f.json {
 			json.NewEncoder(stdout).Encode(map[string]string{"error": err.Error()})
-			return exitError{1}
+			return exitError{code: exitFailure}
 		}
 		return err
 	}
 	return cmd
+}
+
+// check refuses bad flags before any work, and before an L1 boots for a
+// run in nested mode.
+func (f *ctRunFlags) check() error {
+	if err := container.CheckLimits(int64(f.mem.bytes), f.pids, f.cpus); err != nil {
+		return usageError{err}
+	}
+	if _, err := container.ParseCapabilities(f.capAdd); err != nil {
+		return usagef("--cap-add: %v", err)
+	}
+	if f.pids < 0 || f.cpus < 0 {
+		return usagef("--pids and --cpu must not be negative")
+	}
+	if f.timeout < 0 {
+		return usagef("--timeout must not be negative, got %s", f.timeout)
+	}
+	if f.bundle != "" && f.rootfs != "" {
+		return usagef("--bundle and --rootfs: give one (a bundle names its own root)")
+	}
+	for name, dir := range map[string]string{"bundle": f.bundle, "rootfs": f.rootfs} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err != nil {
+			return usagef("--%s: %v", name, err)
+		} else if !st.IsDir() {
+			return usagef("--%s %s: not a directory", name, dir)
+		}
+	}
+	return nil
 }
 
 func (f *ctRunFlags) spec(cmd []string) (container.Spec, error) {
@@ -147,12 +181,6 @@ func (f *ctRunFlags) spec(cmd []string) (container.Spec, error) {
 		Bundle: f.bundle, Rootfs: f.rootfs, Args: cmd, Hostname: f.hostname, MemoryLimit: int64(f.mem.bytes),
 		PidsLimit: f.pids, CPUs: f.cpus, UserNS: f.userns, Timeout: f.timeout, ReadOnlyRoot: f.readOnly,
 		CapAdd: f.capAdd,
-	}
-	if _, err := container.ParseCapabilities(f.capAdd); err != nil {
-		return s, usagef("--cap-add: %v", err)
-	}
-	if f.pids < 0 || f.cpus < 0 {
-		return s, usagef("--pids and --cpu must not be negative")
 	}
 	if s.Bundle == "" && s.Rootfs == "" {
 		a, err := guest.Load(guest.BuildDir())
@@ -181,9 +209,9 @@ func ctReport(w io.Writer, res container.Result, asJSON bool) error {
 	}
 	switch {
 	case res.Reason == container.ReasonTimeout:
-		return exitError{124}
+		return exitError{code: exitTimeout}
 	case res.ExitCode != 0:
-		return exitError{res.ExitCode}
+		return exitError{code: res.ExitCode}
 	}
 	return nil
 }

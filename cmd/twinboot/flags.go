@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -172,16 +171,10 @@ func innerArgs(fs *pflag.FlagSet) (args []string, files []nested.File) {
 	// command's flag set, which shares these flags but not fs's record of
 	// which were set.
 	fs.VisitAll(func(f *pflag.Flag) {
-		if !f.Changed {
-			return
+		if f.Changed {
+			arg, fs := intoL1(f)
+			args, files = append(args, arg), append(files, fs...)
 		}
-		v := f.Value.String()
-		if _, ok := f.Annotations[fileFlag]; ok && v != "" {
-			dst := "/extra/" + f.Name + "/" + filepath.Base(v)
-			files = append(files, nested.File{Src: v, Dst: dst})
-			v = dst
-		}
-		args = append(args, "--"+f.Name+"="+v)
 	})
 	return args, files
 }

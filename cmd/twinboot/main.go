@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
 	"github.com/twinboot/twinboot/container"
 )
 
@@ -43,7 +45,7 @@ func rootCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SetOut(cmd.OutOrStdout())
 			cmd.Usage()
-			return exitError{2}
+			return exitError{code: exitUsage}
 		},
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -67,7 +69,8 @@ func rootCmd() *cobra.Command {
 // what it does, its usage line, its subcommands and its flags.
 const helpTemplate = `{{with (or .Long .Short)}}{{. | trimTrailingWhitespaces}}
 
-{{end}}{{.UsageString}}`
+{{end}}{{.UsageString}}
+` + exitHelp + "\n"
 
 const usageTemplate = `Usage: {{if .Runnable}}{{.UseLine}}{{else}}{{.CommandPath}} <command>{{end}}{{if .HasAvailableSubCommands}}
 
@@ -91,10 +94,35 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// exitError carries a specific exit status (a guest's or a container's).
-type exitError struct{ code int }
+// exitError carries a specific exit status (a guest's or a container's,
+// 124 for a timeout, 128+n for signal n). With err set, the error is
+// printed as any other; without, the command has said what happened.
+type exitError struct {
+	code int
+	err  error
+}
 
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// Exit statuses, the same for every command (see exitHelp).
+const (
+	exitFailure = 1   // the command failed: its error is on stderr
+	exitUsage   = 2   // bad usage: a flag, an argument, a value
+	exitTimeout = 124 // a --timeout ran out, as timeout(1) says it
+	exitSignal  = 128 // plus the signal's number: stopped by that signal
+)
+
+// exitHelp is the convention as --help states it.
+const exitHelp = `Exit status: 0 done; 1 failed (the error is on stderr); 2 bad usage;
+124 a --timeout ran out; 128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM);
+vm and ct run: otherwise the guest's or the container's own status.`
 
 // dispatch runs the command line args and returns the exit status.
 func dispatch(args []string, stdout, stderr io.Writer) int {
@@ -109,12 +137,17 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	name := strings.TrimPrefix(cmd.CommandPath(), "twinboot ")
 	var ee exitError
 	var ue usageError
+	code := exitFailure
 	switch {
-	case errors.As(err, &ee):
+	case errors.As(err, &ee) && ee.err == nil:
 		return ee.code
+	case errors.As(err, &ee):
+		code = ee.code
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
 		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
-		return 2
+		return exitUsage
+	}
+	switch {
 	case jsonWanted(cmd):
 		// Machine-readable error: one JSON object on one line of stderr, so
 		// that stdout stays a valid (empty) JSON stream for `| jq`.
@@ -123,11 +156,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 			Error   string `json:"error"`
 		}{name, err.Error()})
 		fmt.Fprintf(stderr, "%s\n", b)
-		return 1
 	default:
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
-		return 1
 	}
+	return code
 }
 
 // jsonWanted reports whether the command has a --json flag and it was set.
@@ -162,19 +194,40 @@ func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// signalContext is cancelled by SIGINT or SIGTERM, so that deferred cleanup
-// (stopping a VM, killing QEMU, removing temporary files) runs instead of
-// an abrupt exit.
+// caught is the signal that cancelled a signalContext.
+type caught struct{ sig syscall.Signal }
+
+func (c caught) Error() string { return "stopped by " + unix.SignalName(c.sig) }
+
+// signalContext is cancelled by SIGINT, SIGTERM or SIGHUP (a closed
+// terminal), so that deferred cleanup (stopping a VM, killing QEMU,
+// removing temporary files) runs instead of an abrupt exit; the context's
+// cause is the signal.
 func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(caught{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(context.Canceled)
+	}
 }
 
-// interrupted turns a cancellation by Ctrl-C or SIGTERM into the shell's
-// usual status 130, after the cleanup has run.
-func interrupted(stderr io.Writer, err error) error {
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "twinboot: %v\n", err)
-		return exitError{130}
+// interrupted turns a cancellation by a signal into the shell's status
+// for it, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM),
+// after the cleanup has run.
+func interrupted(ctx context.Context, stderr io.Writer, err error) error {
+	var c caught
+	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &c) {
+		fmt.Fprintf(stderr, "twinboot: %v: %v\n", c, err)
+		return exitError{code: exitSignal + int(c.sig)}
 	}
 	return err
 }

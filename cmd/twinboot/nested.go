@@ -106,10 +106,10 @@ func nestedCmd() *cobra.Command {
 			}
 			code, err := nested.Run(ctx, prepare(cmd), j)
 			if err != nil {
-				return interrupted(cmd.ErrOrStderr(), err)
+				return interrupted(ctx, cmd.ErrOrStderr(), err)
 			}
 			if code != 0 {
-				return exitError{code}
+				return exitError{code: code}
 			}
 			return nil
 		}

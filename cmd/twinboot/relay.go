@@ -80,15 +80,15 @@ func relayNested(cmd *cobra.Command, args []string, mode string, in relayInput) 
 		select {
 		case <-escaped:
 			fmt.Fprintf(stderr, "\r\ntwinboot: stopped with Ctrl-]\r\n")
-			return d, true, exitError{130}
+			return d, true, exitError{code: 130}
 		default:
 		}
 	}
 	if err != nil {
-		return d, true, interrupted(stderr, err)
+		return d, true, interrupted(ctx, stderr, err)
 	}
 	if code != 0 {
-		return d, true, exitError{code}
+		return d, true, exitError{code: code}
 	}
 	return d, true, nil
 }
@@ -99,26 +99,32 @@ func commandLine(cmd *cobra.Command, args []string) (line []string, files []nest
 	// "twinboot ct run" is two words of the command line, not one.
 	line = strings.Fields(strings.TrimPrefix(cmd.CommandPath(), "twinboot "))
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		v := f.Value.String()
-		switch hf := f.Value.(type) {
-		case hostFiles:
-			// A flag that names several host files (--disk) points them
-			// at their copies itself.
-			files = append(files, hf.intoL1()...)
-			v = f.Value.String()
-		default:
-			if _, ok := f.Annotations[fileFlag]; ok && v != "" {
-				dst := "/extra/" + f.Name + "/" + filepath.Base(v)
-				files = append(files, nested.File{Src: v, Dst: dst})
-				v = dst
-			}
-		}
-		line = append(line, "--"+f.Name+"="+v)
+		arg, fs := intoL1(f)
+		line, files = append(line, arg), append(files, fs...)
 	})
 	if len(args) > 0 {
 		line = append(append(line, "--"), args...)
 	}
 	return line, files
+}
+
+// intoL1 is a set flag as the same command in L1 gets it: a flag naming
+// host files names their copies there, which files lists. Every command
+// that runs in L1 passes its flags through here, so a host path is carried
+// the same way for all of them.
+func intoL1(f *pflag.Flag) (arg string, files []nested.File) {
+	v := f.Value.String()
+	if hf, ok := f.Value.(hostFiles); ok {
+		// A flag that names several host files (--disk) points them at
+		// their copies itself.
+		files = hf.intoL1()
+		v = f.Value.String()
+	} else if _, ok := f.Annotations[fileFlag]; ok && v != "" {
+		dst := "/extra/" + f.Name + "/" + filepath.Base(v)
+		files = []nested.File{{Src: v, Dst: dst}}
+		v = dst
+	}
+	return "--" + f.Name + "=" + v, files
 }
 
 // hostFiles is a flag value naming host files that a run in L1 needs

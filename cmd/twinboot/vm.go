@@ -143,7 +143,7 @@ func runVM(cfg hypervisor.Config, jsonOut bool, stdout, stderr io.Writer) error 
 			code = 124 // as timeout(1)
 		}
 		fmt.Fprintf(stderr, "twinboot vm: %v\n", runErr)
-		return exitError{code}
+		return exitError{code: code}
 	}
 	return nil
 }
