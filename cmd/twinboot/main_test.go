@@ -53,6 +53,11 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		if c.Short == "" {
 			t.Errorf("%q: no short description", path)
 		}
+		// The OCI verbs (ct create, …) are runc's command line, with runc's
+		// statuses (docs/oci-runtime.md).
+		if !c.DisableFlagParsing && !strings.Contains(out.String(), exitHelp) {
+			t.Errorf("%q --help does not state the exit statuses", path)
+		}
 		if !strings.Contains(out.String(), "Usage: "+strings.Join(path, " ")) {
 			t.Errorf("%q --help does not show its usage:\n%s", path, out.String())
 		}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twinboot/twinboot/internal/testutil"
+)
+
+// The exit statuses are one convention across commands (exitHelp): bad
+// usage is 2 everywhere, --json or not, before any slow work.
+func TestExitUsageEverywhere(t *testing.T) {
+	for _, args := range [][]string{
+		{"vm", "--timeout", "-1s", "--mode", "nested"},
+		{"run", "--timeout", "-1s", "--mode", "nested"},
+		{"bench", "--timeout", "-1s", "--mode", "nested"},
+		{"ct", "run", "--timeout", "-1s", "--mode", "nested"},
+		{"ct", "run", "--json", "--timeout", "-1s"},
+		{"ct", "run", "--json", "--bogus"},
+		{"ct", "run", "--rootfs", "/nonexistent/rootfs", "--mode", "nested"},
+		{"ct", "run", "--bundle", "/etc/hostname", "--mode", "nested"},
+		{"bench", "--out", "/nonexistent/dir/x.json", "--mode", "nested"},
+		{"bench", "--out", "/proc/version/x.json", "--mode", "nested"},
+		{"nested", "exec"},
+		{"doctor", "extra"},
+		{"chart"},
+	} {
+		var out, errb bytes.Buffer
+		start := time.Now()
+		if code := dispatch(args, &out, &errb); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d; stderr %q", args, code, exitUsage, errb.String())
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Errorf("%q: refused only after %v (work started before the check)", args, time.Since(start))
+		}
+	}
+}
+
+// A --timeout that runs out is 124 for run as for vm and ct run; a run
+// stopped by SIGTERM is 143, after its clean-up, with nothing left behind.
+func TestExitTimeoutAndSignal(t *testing.T) {
+	testutil.Root(t)
+	testutil.Guest(t)
+	bin := twinbootBinary(t)
+	// 1ns: both sides run out of time at once, on any host.
+	cmd := exec.Command(bin, "run", "--mode", "native", "--timeout", "1ns")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitTimeout {
+		t.Fatalf("run --timeout 1ns: %v, want exit %d; output:\n%s", err, exitTimeout, out)
+	}
+
+	before := descendants(os.Getpid())
+	cmd = exec.Command(bin, "bench", "--mode", "native", "--runs", "1000", "--warmup", "0", "--timeout", "1m")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	time.Sleep(2 * time.Second) // well inside the benchmark
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitSignal+int(syscall.SIGTERM) {
+		t.Fatalf("bench after SIGTERM: %v, want exit 143; stderr:\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "stopped by SIGTERM") {
+		t.Errorf("stderr does not say what stopped it: %q", errb.String())
+	}
+	if left := descendants(os.Getpid()); len(left) > len(before) {
+		t.Errorf("processes left after SIGTERM: %v", left)
+	}
+}
+
+// descendants lists pid's descendants, by command name.
+func descendants(pid int) []string {
+	var out []string
+	procs := testutil.Processes()
+	parent := map[int]int{}
+	for _, p := range procs {
+		parent[p.PID] = p.PPID
+	}
+	for _, p := range procs {
+		for q := p.PPID; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p.Comm)
+				break
+			}
+		}
+	}
+	return out
+}
