@@ -44,3 +44,10 @@ type Shell interface {
 	SetStdout(io.Writer)
 	SetStderr(io.Writer)
 }
+
+// Unreader is a Shell that hands back, once it has ended, the keys it read
+// that its far side never took: a key pressed just as the shell exits is
+// meant for the lab, not lost.
+type Unreader interface {
+	Unread() []byte
+}

@@ -51,11 +51,16 @@ func (n *Native) Export(_ context.Context, res compare.Results, dir string) ([]s
 	return Export(res, dir)
 }
 
-// stdio holds what bubbletea hands a command it runs on the terminal.
+// stdio holds what bubbletea hands a command it runs on the terminal, and
+// the keys read from it that the shell's far side never took.
 type stdio struct {
 	in          io.Reader
 	out, errOut io.Writer
+	unread      []byte
 }
+
+// Unread returns the keys typed as the shell ended (see Unreader).
+func (s *stdio) Unread() []byte { return s.unread }
 
 func (s *stdio) SetStdin(r io.Reader)  { s.in = r }
 func (s *stdio) SetStdout(w io.Writer) { s.out = w }
@@ -112,7 +117,10 @@ func (v *vmShell) Run() error {
 	if err != nil {
 		return fmt.Errorf("VM shell: %w", err)
 	}
-	defer keys.Close()
+	defer func() {
+		keys.Close()
+		v.unread = append(v.unread, keys.Late()...)
+	}()
 	g := v.opt.Guest
 	kernel := v.opt.Kernel
 	if kernel == "" {

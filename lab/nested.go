@@ -97,7 +97,13 @@ func (c *nestedShell) Run() error {
 	if err != nil {
 		return fmt.Errorf("%s shell: %w", c.side, err)
 	}
-	defer keys.Close()
+	// Keys typed as the shell ends (sent to L1 too late, or read as the
+	// reader stopped) come back, for the lab to act on.
+	job.Unread = func(b []byte) { c.unread = append(c.unread, b...) }
+	defer func() {
+		keys.Close()
+		c.unread = append(c.unread, keys.Late()...)
+	}()
 	last := tail.New(4 << 10)
 	job.Stdout = c.out
 	job.Stderr = io.MultiWriter(c.errOut, last)

@@ -18,20 +18,22 @@ import (
 // dropped, never mistaken for an event.
 const framePrefix = "TB1:"
 
-// Frame tags. L1 to host: hello, stage, ready, ev, out, err, exit.
+// Frame tags. L1 to host: hello, stage, ready, ev, out, err, exit, unread.
 // Host to L1: job, in, stop, quit.
 const (
-	tagHello  = "hello" // init is running (helloMsg)
-	tagStage  = "stage" // init progress, e.g. one module loaded (stageMsg)
-	tagReady  = "ready" // init waits for a job (stageMsg)
-	tagEvent  = "ev"    // one event.Write line of the job, verbatim
-	tagStdout = "out"   // a chunk of the job's stdout, base64
-	tagStderr = "err"   // a chunk of the job's stderr, base64
-	tagExit   = "exit"  // the job ended (exitMsg)
-	tagJob    = "job"   // run this (jobMsg)
-	tagQuit   = "quit"  // power L1 off
-	tagInput  = "in"    // bytes for the job's stdin, or its end (inputMsg)
-	tagStop   = "stop"  // end the job early: SIGTERM, later SIGKILL (stopMsg)
+	tagHello  = "hello"  // init is running (helloMsg)
+	tagStage  = "stage"  // init progress, e.g. one module loaded (stageMsg)
+	tagReady  = "ready"  // init waits for a job (stageMsg)
+	tagEvent  = "ev"     // one event.Write line of the job, verbatim
+	tagStdout = "out"    // a chunk of the job's stdout, base64
+	tagStderr = "err"    // a chunk of the job's stderr, base64
+	tagExit   = "exit"   // the job ended (exitMsg)
+	tagJob    = "job"    // run this (jobMsg)
+	tagQuit   = "quit"   // power L1 off
+	tagInput  = "in"     // bytes for the job's stdin, or its end (inputMsg)
+	tagStop   = "stop"   // end the job early: SIGTERM, later SIGKILL (stopMsg)
+	tagFence  = "fence"  // host to L1, after a job's exit: all its input is sent (stopMsg)
+	tagUnread = "unread" // L1 to host: the fenced job's input it never took (inputMsg)
 )
 
 // stageMsg says how far init got; UptimeS is L1's own clock (emulated).

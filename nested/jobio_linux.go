@@ -171,22 +171,33 @@ func openPTY(rows, cols uint16) (master, slave *os.File, err error) {
 
 // stdinFeed writes what the host sends into the job's stdin. It has its own
 // goroutine, so that a job that does not read (its pipe is full) never
-// stalls the host reader, which must still see a stop request.
+// stalls the host reader, which must still see a stop request. What it
+// could not write (the job had gone) is kept for the host (see unread).
 type stdinFeed struct {
-	w    *os.File
-	tty  bool
-	in   chan inputMsg
-	done chan struct{}
-	once sync.Once
+	w      *os.File
+	tty    bool
+	in     chan inputMsg
+	done   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+	mu     sync.Mutex
+	unread []byte
+}
+
+func (f *stdinFeed) keep(b []byte) {
+	f.mu.Lock()
+	f.unread = append(f.unread, b...)
+	f.mu.Unlock()
 }
 
 func newStdinFeed(w *os.File, tty bool) *stdinFeed {
-	f := &stdinFeed{w: w, tty: tty, in: make(chan inputMsg, 256), done: make(chan struct{})}
+	f := &stdinFeed{w: w, tty: tty, in: make(chan inputMsg, 256), done: make(chan struct{}), exited: make(chan struct{})}
 	go f.loop()
 	return f
 }
 
 func (f *stdinFeed) loop() {
+	defer close(f.exited)
 	// After the end of input, or once the job is gone (a write fails), the
 	// loop still drains f.in until stop, so that send never blocks.
 	open := true
@@ -194,10 +205,12 @@ func (f *stdinFeed) loop() {
 		select {
 		case m := <-f.in:
 			if !open {
+				f.keep(m.Data)
 				continue
 			}
 			if len(m.Data) > 0 {
 				if _, err := f.w.Write(m.Data); err != nil {
+					f.keep(m.Data)
 					open = false
 					continue
 				}
@@ -226,11 +239,36 @@ func (f *stdinFeed) send(m inputMsg) {
 	}
 }
 
-func (f *stdinFeed) stop() { f.once.Do(func() { close(f.done) }) }
+// stop ends the feed and returns what the job never got: input the feed
+// could not write, and input still queued. A write stuck on a full pipe
+// is not waited for long: the host reader must go on.
+func (f *stdinFeed) stop() []byte {
+	f.once.Do(func() { close(f.done) })
+	select {
+	case <-f.exited:
+	case <-time.After(200 * time.Millisecond):
+	}
+	for {
+		select {
+		case m := <-f.in:
+			f.keep(m.Data)
+		default:
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return append([]byte(nil), f.unread...)
+		}
+	}
+}
+
+// maxUnread bounds what L1 keeps of a finished job's input for the host.
+const maxUnread = 4 << 10
 
 // currentJob is what the host reader needs to know of the running job.
 // The host sends a job's first keys right after the job frame, before init
 // has started it: those wait in pending until the job's stdin exists.
+// Keys that arrive once the job is over are not dropped: they wait in
+// unread until the host's fence frame asks for them (a key pressed as a
+// shell ends belongs to the lab, which gets it back).
 type currentJob struct {
 	mu      sync.Mutex
 	id      int
@@ -238,6 +276,8 @@ type currentJob struct {
 	pending []inputMsg
 	stopReq chan struct{}
 	stopped bool
+	ended   int    // the last job that ended
+	unread  []byte // its input that it never took
 }
 
 // expect makes job id current as soon as its frame is read.
@@ -268,23 +308,48 @@ func (c *currentJob) begin(id int, stdin *stdinFeed) <-chan struct{} {
 func (c *currentJob) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ended, c.unread = c.id, nil
 	if c.stdin != nil {
-		c.stdin.stop()
+		c.keep(c.stdin.stop())
+	}
+	for _, m := range c.pending {
+		c.keep(m.Data)
 	}
 	c.id, c.stdin, c.pending, c.stopReq = 0, nil, nil, nil
+}
+
+// keep adds to the ended job's unread input, within maxUnread.
+func (c *currentJob) keep(b []byte) {
+	if n := maxUnread - len(c.unread); n > 0 {
+		c.unread = append(c.unread, b[:min(n, len(b))]...)
+	}
 }
 
 func (c *currentJob) input(m inputMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case m.ID == c.ended && m.ID != c.id:
+		c.keep(m.Data)
 	case m.ID != c.id || c.id == 0:
-		// For a job that is over: dropped.
+		// For a job that is long over: dropped.
 	case c.stdin != nil:
 		c.stdin.send(m)
 	case len(c.pending) < 4096:
 		c.pending = append(c.pending, m)
 	}
+}
+
+// fence answers the host's fence frame for job id: every input frame the
+// host sent for it has arrived, so what it never took is final.
+func (c *currentJob) fence(id int) inputMsg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := inputMsg{ID: id}
+	if id == c.ended {
+		m.Data, c.unread = c.unread, nil
+	}
+	return m
 }
 
 func (c *currentJob) stop(id int) {
@@ -351,6 +416,11 @@ func readHost(port io.Reader, fw *frameWriter, jobs chan<- jobMsg, cur *currentJ
 			var m stopMsg
 			if err := json.Unmarshal(payload, &m); err == nil {
 				cur.stop(m.ID)
+			}
+		case tagFence:
+			var m stopMsg
+			if err := json.Unmarshal(payload, &m); err == nil {
+				fw.json(tagUnread, cur.fence(m.ID))
 			}
 		}
 	}

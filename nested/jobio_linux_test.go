@@ -20,8 +20,9 @@ type hostLink struct {
 	t     *testing.T
 	toL1  *frameWriter
 	mu    sync.Mutex
-	out   bytes.Buffer // decoded stdout of the jobs
-	exits chan exitMsg
+	out    bytes.Buffer // decoded stdout of the jobs
+	exits  chan exitMsg
+	unread chan inputMsg
 }
 
 func newHostLink(t *testing.T) (*hostLink, chan jobMsg, *currentJob, *frameWriter) {
@@ -33,7 +34,7 @@ func newHostLink(t *testing.T) (*hostLink, chan jobMsg, *currentJob, *frameWrite
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hostLink{t: t, toL1: &frameWriter{w: inW}, exits: make(chan exitMsg, 8)}
+	h := &hostLink{t: t, toL1: &frameWriter{w: inW}, exits: make(chan exitMsg, 8), unread: make(chan inputMsg, 8)}
 	fw := &frameWriter{w: outW}
 	jobs := make(chan jobMsg, 4)
 	cur := &currentJob{}
@@ -60,6 +61,10 @@ func newHostLink(t *testing.T) (*hostLink, chan jobMsg, *currentJob, *frameWrite
 				var x exitMsg
 				json.Unmarshal(pay, &x)
 				h.exits <- x
+			case tagUnread:
+				var m inputMsg
+				json.Unmarshal(pay, &m)
+				h.unread <- m
 			}
 		}
 	}()
@@ -148,6 +153,35 @@ func TestJobEarlyInput(t *testing.T) {
 	x := waitExit(t, runOne(t, jobs, cur, fw))
 	if x.Code != 0 || h.output() != "early\n" {
 		t.Fatalf("exit %+v, output %q; want 0 and the early input", x, h.output())
+	}
+}
+
+// Keys sent once a job no longer takes them (it closed its stdin, or it
+// has exited) are kept in L1 and come back to the host with its fence;
+// another job's fence, or a second one, gets nothing.
+func TestJobFenceReturnsUnread(t *testing.T) {
+	h, jobs, cur, fw := newHostLink(t)
+	res := runOne(t, jobs, cur, fw)
+	h.toL1.json(tagJob, jobMsg{ID: 5, Path: "/bin/sh", Args: []string{"-c", "exec 0<&-; echo closed; sleep 0.3"}, Stdin: true})
+	h.waitOutput("closed")
+	h.toL1.json(tagInput, inputMsg{ID: 5, Data: []byte("b")}) // the job no longer reads
+	if x := waitExit(t, res); x.Code != 0 {
+		t.Fatalf("exit %+v", x)
+	}
+	h.toL1.json(tagInput, inputMsg{ID: 5, Data: []byte("q")}) // after the exit frame
+	h.toL1.json(tagInput, inputMsg{ID: 4, Data: []byte("x")}) // an older job's
+	h.toL1.json(tagFence, stopMsg{ID: 5})
+	h.toL1.json(tagFence, stopMsg{ID: 5})
+	h.toL1.json(tagFence, stopMsg{ID: 3})
+	for i, want := range []string{"bq", "", ""} {
+		select {
+		case m := <-h.unread:
+			if string(m.Data) != want {
+				t.Errorf("fence %d: unread %q, want %q", i, m.Data, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fence %d: no answer", i)
+		}
 	}
 }
 

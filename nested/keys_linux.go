@@ -23,6 +23,14 @@ type EscapeReader struct {
 	Stop context.CancelFunc
 }
 
+// StopReading stops R when it can be stopped (see StopReader).
+func (e *EscapeReader) StopReading() ([]byte, bool) {
+	if sr, ok := e.R.(StopReader); ok {
+		return sr.StopReading()
+	}
+	return nil, false
+}
+
 func (e *EscapeReader) Read(p []byte) (int, error) {
 	n, err := e.R.Read(p)
 	for i := 0; i < n; i++ {
@@ -37,26 +45,47 @@ func (e *EscapeReader) Read(p []byte) (int, error) {
 // Keys is a terminal (or any reader) prepared for relaying key presses.
 type Keys struct {
 	R     io.Reader
-	Close func() // undoes OpenKeys: cancels a pending read, restores the terminal
+	Close func() // undoes OpenKeys: ends a pending read, restores the terminal
 	TTY   bool   // the input is a terminal, now raw
+	kr    *keyReader
+}
+
+// Late returns the keys read after Close began, which no shell received:
+// a key pressed just as the shell ended. The lab hands them back to its
+// own screen, so that the key is not lost.
+func (k *Keys) Late() []byte {
+	if k.kr == nil {
+		return nil
+	}
+	k.kr.mu.Lock()
+	defer k.kr.mu.Unlock()
+	return append([]byte(nil), k.kr.late...)
 }
 
 // OpenKeys makes in ready to relay: a terminal is put in raw mode (the far
 // side's tty does echo and line editing; Ctrl-C must reach it as a byte),
 // and an *os.File is read through a cancelable reader, so that no read is
 // left pending on it when the shell ends (it would steal the lab's next
-// key).
+// key). Close waits for a read in progress to return; what it returned
+// then is kept for Late, not passed on.
 func OpenKeys(in io.Reader) (*Keys, error) {
 	k := &Keys{R: in, Close: func() {}}
 	f, ok := in.(*os.File)
 	if !ok {
 		return k, nil
 	}
+	if !pollable(f) {
+		// A regular file or /dev/null (ct run </dev/null): epoll refuses
+		// it, and a read never waits on it anyway, so no read can be left
+		// pending to steal a key.
+		return k, nil
+	}
 	cr, err := cancelreader.NewReader(f)
 	if err != nil {
 		return nil, err
 	}
-	k.R = cr
+	k.kr = &keyReader{cr: cr}
+	k.R = k.kr
 	var restore func()
 	if isTerminal(f) {
 		restore, err = rawInput(int(f.Fd()))
@@ -66,14 +95,70 @@ func OpenKeys(in io.Reader) (*Keys, error) {
 		}
 		k.TTY = true
 	}
+	var once sync.Once
 	k.Close = func() {
-		cr.Cancel()
-		cr.Close()
-		if restore != nil {
-			restore()
-		}
+		once.Do(func() {
+			k.kr.close()
+			if restore != nil {
+				restore()
+			}
+		})
 	}
 	return k, nil
+}
+
+// keyReader is a cancelable reader whose close waits for the read in
+// progress: cancelreader's Close alone can free the epoll descriptor under
+// a read that has not reached epoll_wait yet, which then waits on whatever
+// reuses the number and never returns.
+type keyReader struct {
+	cr      cancelreader.CancelReader
+	mu      sync.Mutex
+	closing bool
+	once    sync.Once
+	reading sync.WaitGroup
+	late    []byte
+}
+
+func (k *keyReader) Read(p []byte) (int, error) {
+	k.mu.Lock()
+	if k.closing {
+		k.mu.Unlock()
+		return 0, io.EOF
+	}
+	k.reading.Add(1)
+	k.mu.Unlock()
+	defer k.reading.Done()
+	n, err := k.cr.Read(p)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closing {
+		k.late = append(k.late, p[:n]...)
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (k *keyReader) close() {
+	k.once.Do(func() {
+		k.mu.Lock()
+		k.closing = true
+		k.mu.Unlock()
+		k.cr.Cancel()
+		k.reading.Wait()
+		k.cr.Close()
+	})
+}
+
+// StopReading ends the read in progress and returns what it read as it
+// stopped, which then no longer counts for Late.
+func (k *keyReader) StopReading() ([]byte, bool) {
+	k.close()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	late := k.late
+	k.late = nil
+	return late, true
 }
 
 // Interactive sets job up to read the keys typed on in, for a shell in L1:
@@ -95,6 +180,22 @@ func Interactive(job *Job, in io.Reader, out io.Writer) (escaped <-chan struct{}
 		job.Env = append(job.Env, "TERM="+t)
 	}
 	return stop, keys, nil
+}
+
+// pollable says whether epoll can wait on f: a pipe, a socket or a
+// terminal can; a regular file, a directory or /dev/null cannot (EPERM).
+func pollable(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	switch m := st.Mode(); {
+	case m&(os.ModeNamedPipe|os.ModeSocket) != 0:
+		return true
+	case m&os.ModeCharDevice != 0:
+		return isTerminal(f)
+	}
+	return false
 }
 
 func isTerminal(f *os.File) bool {

@@ -95,6 +95,10 @@ type Job struct {
 	// that boots L1 (L1.Run), that boot too. Zero: no bound but
 	// Options.BootTimeout, which is right for an interactive shell.
 	Timeout time.Duration
+	// Unread, when set, gets the input the job never took once it is over:
+	// keys read from Stdin after the job ended (a key pressed just as a
+	// shell exits), which belong to whoever reads the terminal next.
+	Unread func([]byte)
 	// Stop, when closed, asks L1 to end the job early (SIGTERM, then
 	// SIGKILL after a grace period); Run still waits for it to exit, so
 	// that L1 stays usable for the next job, and returns its status (-1
@@ -348,8 +352,13 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 	}
 	over := make(chan struct{})
 	defer close(over)
+	var pumped chan struct{}
 	if job.Stdin != nil {
-		go s.pumpInput(id, job.Stdin, over)
+		pumped = make(chan struct{})
+		go func() {
+			defer close(pumped)
+			s.pumpInput(id, job.Stdin)
+		}()
 	}
 	if job.Stop != nil {
 		go func() {
@@ -396,6 +405,9 @@ func (s *Session) Run(ctx context.Context, job Job) (int, error) {
 				continue
 			}
 			s.stage = stageMsg{Name: "finished " + what, UptimeS: x.UptimeS}
+			if job.Stdin != nil {
+				s.fenceInput(ctx, id, job, pumped)
+			}
 			if x.Err != "" && !stopRequested(job.Stop) {
 				return x.Code, fmt.Errorf("nested: %s in L1: %s", what, x.Err)
 			}
@@ -418,21 +430,17 @@ func stopRequested(stop <-chan struct{}) bool {
 	}
 }
 
-// pumpInput relays r to job id's stdin until r ends or the job is over.
-// A Read that is pending when the job ends stays pending (a terminal's
-// next key press would be lost to it): callers that go on reading the
-// same terminal pass a reader they can cancel.
-func (s *Session) pumpInput(id int, r io.Reader, over <-chan struct{}) {
+// pumpInput relays r to job id's stdin until r ends. It goes on after the
+// job is over, so that nothing it read is lost: L1 keeps that input for the
+// fence (fenceInput). A Read that is pending when the job ends stays
+// pending unless r can be stopped (StopReader): callers that go on reading
+// the same terminal pass such a reader (OpenKeys).
+func (s *Session) pumpInput(id int, r io.Reader) {
 	// Small reads: a key press goes out at once; a paste is cut into
 	// frames of at most 1 KiB, well under the L1 reader's line buffer.
 	buf := make([]byte, 1024)
 	for {
 		n, err := r.Read(buf)
-		select {
-		case <-over:
-			return
-		default:
-		}
 		msg := inputMsg{ID: id, Data: buf[:n], EOF: err != nil}
 		if n > 0 || err != nil {
 			if s.fw.json(tagInput, msg) != nil {
@@ -442,6 +450,69 @@ func (s *Session) pumpInput(id int, r io.Reader, over <-chan struct{}) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// StopReader is a reader that can be told to stop: its pending Read
+// returns, and what it read as it stopped comes back instead of going on.
+// stopped is false when it could not stop (it wraps a plain reader).
+type StopReader interface {
+	io.Reader
+	StopReading() (late []byte, stopped bool)
+}
+
+// fenceTimeout bounds the wait for L1's answer to a fence.
+const fenceTimeout = 5 * time.Second
+
+// fenceInput runs when job id has exited: it stops the job's reader (when
+// it can), lets the pump send what it still had, then sends a fence frame.
+// The serial line keeps frames in order, so L1's answer holds every byte
+// sent for the job that the job never took; those, and what the reader
+// read as it stopped, go to job.Unread.
+func (s *Session) fenceInput(ctx context.Context, id int, job Job, pumped <-chan struct{}) {
+	sr, ok := job.Stdin.(StopReader)
+	if !ok {
+		return // a plain reader may block for ever: nothing to fence
+	}
+	late, stopped := sr.StopReading()
+	if !stopped {
+		return
+	}
+	select {
+	case <-pumped:
+	case <-time.After(fenceTimeout):
+		return
+	}
+	if s.fw.json(tagFence, stopMsg{ID: id}) != nil {
+		return
+	}
+	// Not s.next: an L1 too old to answer must not cost the session.
+	timer := time.NewTimer(fenceTimeout)
+	defer timer.Stop()
+	for {
+		var f frame
+		select {
+		case fr, ok := <-s.frames:
+			if !ok {
+				return
+			}
+			f = fr
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if f.tag != tagUnread {
+			continue
+		}
+		var m inputMsg
+		if json.Unmarshal(f.payload, &m) != nil || m.ID != id {
+			continue
+		}
+		if b := append(m.Data, late...); len(b) > 0 && job.Unread != nil {
+			job.Unread(b)
+		}
+		return
 	}
 }
 

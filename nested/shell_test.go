@@ -3,6 +3,7 @@ package nested_test
 import (
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,41 @@ func TestShellThroughL1(t *testing.T) {
 		}
 		if left := l1Processes(t, s); len(left) > 0 {
 			t.Errorf("processes left in L1: %q", left)
+		}
+	})
+
+	// A key typed once the job no longer takes input (here it closed its
+	// stdin, as a shell that has run exit no longer reads) is not lost: it
+	// comes back through Job.Unread, and the host's reader is released.
+	t.Run("late-key", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close()
+		keys, err := nested.OpenKeys(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer keys.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var term testutil.Screen
+		go func() {
+			if _, ok := term.WaitFor(ctx, 0, "closed"); ok {
+				w.Write([]byte("q"))
+			}
+		}()
+		var unread []byte
+		res := s.Exec(t, nested.Job{Path: "/bin/sh", Args: []string{"-c", "exec 0<&-; echo closed; sleep 2"},
+			Stdin: &nested.EscapeReader{R: keys.R, Stop: func() {}}, Stdout: &term,
+			Unread: func(b []byte) { unread = append(unread, b...) }})
+		if res.Code != 0 {
+			t.Fatalf("job exited %d: %s", res.Code, term.String())
+		}
+		if string(unread) != "q" {
+			t.Errorf("unread %q, want the q typed after the job stopped reading", unread)
 		}
 	})
 

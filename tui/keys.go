@@ -1,6 +1,11 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"unicode/utf8"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // keyMap is every key the lab answers to. The help bubble renders it, and
 // Keys exports its key strings so that the lessons' tests can check that a
@@ -65,6 +70,29 @@ func Keys() []string {
 	var out []string
 	for _, b := range newKeyMap().all() {
 		out = append(out, b.Keys()...)
+	}
+	return out
+}
+
+// typedKeys turns bytes a shell handed back (lab.Unreader) into the key
+// messages bubbletea would have made of them: printable characters, Enter,
+// Tab and Ctrl-C. From an escape byte on (an arrow key's sequence, maybe
+// cut in half) the rest is left out rather than guessed.
+func typedKeys(b []byte) []tea.KeyMsg {
+	var out []tea.KeyMsg
+	for _, r := range string(b) {
+		switch {
+		case r == '\r' || r == '\n':
+			out = append(out, tea.KeyMsg{Type: tea.KeyEnter})
+		case r == '\t':
+			out = append(out, tea.KeyMsg{Type: tea.KeyTab})
+		case r == 0x1b:
+			return out
+		case r == 0x03:
+			out = append(out, tea.KeyMsg{Type: tea.KeyCtrlC})
+		case r >= 0x20 && r != 0x7f && r != utf8.RuneError:
+			out = append(out, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
 	}
 	return out
 }

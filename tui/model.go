@@ -123,8 +123,9 @@ type shellReadyMsg struct {
 }
 
 type shellDoneMsg struct {
-	side event.Side
-	err  error
+	side   event.Side
+	err    error
+	unread []byte // keys typed as the shell ended (lab.Unreader)
 }
 
 // Update folds one message into the model.
@@ -150,14 +151,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		c := &bannerShell{Shell: msg.cmd, side: msg.side}
-		return m, tea.Exec(c, func(err error) tea.Msg { return shellDoneMsg{side: msg.side, err: err} })
+		return m, tea.Exec(c, func(err error) tea.Msg {
+			done := shellDoneMsg{side: msg.side, err: err}
+			if u, ok := msg.cmd.(lab.Unreader); ok {
+				done.unread = u.Unread()
+			}
+			return done
+		})
 	case shellDoneMsg:
 		if msg.err != nil {
 			m.status = fmt.Sprintf("shell in the %s ended: %v", sideName(msg.side), msg.err)
 		} else {
 			m.status = fmt.Sprintf("shell in the %s closed", sideName(msg.side))
 		}
-		return m, nil
+		// A key pressed as the shell handed the terminal back is the
+		// lab's: act on it, in the order it was typed.
+		var replay []tea.Cmd
+		for _, k := range typedKeys(msg.unread) {
+			replay = append(replay, func() tea.Msg { return k })
+		}
+		if len(replay) == 0 {
+			return m, nil
+		}
+		return m, tea.Sequence(replay...)
 	}
 	return m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -455,5 +456,43 @@ func TestLessonPointsAtScreen(t *testing.T) {
 	m, _ = press(m, "l")
 	if v := m.View(); strings.Contains(v, "»") {
 		t.Errorf("marks left after closing the lessons:\n%s", v)
+	}
+}
+
+// A key pressed just as a shell handed the terminal back (the shell's
+// Unread) is acted on by the lab: here "?" then "q", in that order.
+func TestShellHandsBackLateKeys(t *testing.T) {
+	m := testModel(t, &scripted{}, 120, 40)
+	next, cmd := m.Update(shellDoneMsg{side: event.Container, unread: []byte("?q")})
+	m = next.(Model)
+	if cmd == nil {
+		t.Fatal("the late keys were dropped")
+	}
+	// tea.Sequence's message is an unexported slice of commands: run them
+	// in order, as bubbletea does, and feed what they return back in.
+	seq := reflect.ValueOf(cmd())
+	if seq.Kind() != reflect.Slice || seq.Len() != 2 {
+		t.Fatalf("late keys came as %T, want a sequence of two", cmd())
+	}
+	var got []string
+	for i := 0; i < seq.Len(); i++ {
+		msg := seq.Index(i).Interface().(tea.Cmd)()
+		k, ok := msg.(tea.KeyMsg)
+		if !ok {
+			t.Fatalf("message %d is %T, want a key", i, msg)
+		}
+		got = append(got, k.String())
+		next, _ := m.Update(k)
+		m = next.(Model)
+	}
+	if strings.Join(got, " ") != "? q" {
+		t.Fatalf("keys %q, want ? then q", got)
+	}
+	if !m.help.ShowAll || !m.quitting {
+		t.Errorf("after ? and q: full help %v, quitting %v; want both", m.help.ShowAll, m.quitting)
+	}
+	keys := typedKeys([]byte("?q\x1b[A"))
+	if len(keys) != 2 || keys[0].String() != "?" || keys[1].String() != "q" {
+		t.Fatalf("typedKeys = %v, want ? and q, the escape sequence left out", keys)
 	}
 }
