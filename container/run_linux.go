@@ -326,6 +326,7 @@ func (r *runner) wait(ctx context.Context, res Result) (Result, error) {
 	res.Phases = r.ph.get()
 	r.mu.Lock()
 	res.Report, res.Memory = r.report, r.mem
+	res.OnTerminal = onTerminal(r.s.Stdout)
 	r.mu.Unlock()
 	if peak, err := r.cg.peak(); err == nil {
 		res.Memory.CgroupPeakBytes = peak
@@ -469,10 +470,15 @@ func (r *runner) onLine(line string) {
 // (the lab's) sees a real tty: its output is then neither scanned nor turned
 // into console events, and no READY phase is recorded from it.
 func childOutput(f io.Writer, w *lineWriter) io.Writer {
-	if file, ok := f.(*os.File); ok && isTerminal(file) {
-		return file
+	if onTerminal(f) {
+		return f
 	}
 	return w
+}
+
+func onTerminal(f io.Writer) bool {
+	file, ok := f.(*os.File)
+	return ok && isTerminal(file)
 }
 
 func isTerminal(f *os.File) bool {

@@ -88,6 +88,10 @@ type Result struct {
 	// container's cgroup, the init or any other: a workload can survive the
 	// loss of a child and exit 0, and that must not go unseen.
 	OOMKills uint64 `json:"oom_kills"`
+	// OnTerminal: the container's stdout was a terminal, handed to it as it
+	// is (an interactive shell). Its output, the READY line included, went
+	// to the screen unread, so Report is nil whatever it printed.
+	OnTerminal bool `json:"on_terminal,omitempty"`
 }
 
 // Memory is the container's memory footprint.

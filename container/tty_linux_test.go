@@ -48,4 +48,11 @@ func TestTerminalPassedThrough(t *testing.T) {
 	if !strings.Contains(string(buf[:n]), "is-a-tty") {
 		t.Errorf("terminal output %q", buf[:n])
 	}
+	// The result says why there is no report: the output was not read.
+	if !res.OnTerminal || res.Report != nil {
+		t.Errorf("on a terminal: OnTerminal %v, report %v; want true and none", res.OnTerminal, res.Report)
+	}
+	if res := runOK(t, Spec{Rootfs: rootfs, Args: []string{"/bin/true"}}); res.OnTerminal {
+		t.Error("OnTerminal set for a run whose output twinboot read")
+	}
 }

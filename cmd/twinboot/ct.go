@@ -234,7 +234,11 @@ func printCtResult(w io.Writer, res container.Result) {
 		fmt.Fprintf(w, ", RSS/PSS not sampled (the workload had exited)\n")
 	}
 	r := res.Report
-	if r == nil {
+	switch {
+	case r == nil && res.OnTerminal:
+		fmt.Fprintf(w, "probe:    its output went straight to your terminal, unread by twinboot (no report)\n")
+		return
+	case r == nil:
 		fmt.Fprintf(w, "probe:    no READY line seen\n")
 		return
 	}
