@@ -28,7 +28,7 @@ DEB_PKGS := linux-source-6.1 busybox-static qemu-system-x86 runc crun cpio \
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 
-.PHONY: all deps bin guest nested lab test vet fmt-check clean bench charts conformance conformance-runc
+.PHONY: all deps bin guest nested lab test vet fmt-check clean bench charts conformance conformance-runc install uninstall
 all: bin
 
 deps:
@@ -118,6 +118,26 @@ conformance-runc: $(RUNTIME) $(CTINIT)
 # target has built everything, so a skip would hide a broken set-up.
 test: deps guest nested fmt-check vet conformance
 	TWINBOOT_REQUIRE=1 $(GO) test -count=1 -timeout 80m ./...
+
+# make install: the binaries into PREFIX/bin, the current guest (and the
+# nested-mode lab machine, where it was built) into PREFIX/lib/twinboot,
+# where an installed twinboot finds them from any directory. make uninstall
+# removes exactly that.
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib/twinboot
+INSTALLED := twinboot twinboot-init twinboot-vmm twinboot-runtime
+install: guest
+	install -d $(BINDIR) $(LIBDIR)
+	install -m 0755 $(BIN) $(CTINIT) $(VMM) $(RUNTIME) $(BINDIR)/
+	$(BIN) guest install $(LIBDIR) >/dev/null
+	@if [ -d $(BUILD)/nested ]; then rm -rf $(LIBDIR)/nested && cp -a $(BUILD)/nested $(LIBDIR)/nested && rm -rf $(LIBDIR)/nested/run; fi
+	@echo "make install: $(INSTALLED) in $(BINDIR); the guest and the lab machine in $(LIBDIR)"
+
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,$(INSTALLED))
+	rm -rf $(LIBDIR)
+	@rmdir $(DESTDIR)$(PREFIX)/lib 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

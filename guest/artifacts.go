@@ -129,6 +129,13 @@ func Load(buildDir string) (Artifacts, error) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return Artifacts{}, fmt.Errorf("parse guest manifest %s: %w", path, err)
 	}
+	// An installed manifest names its artefacts relative to itself, so
+	// that the tree works wherever it is put.
+	for _, p := range []*string{&a.BzImage, &a.Vmlinux, &a.Config, &a.Probe, &a.Rootfs, &a.Initramfs} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(path), *p)
+		}
+	}
 	for _, p := range []string{a.BzImage, a.Vmlinux, a.Probe, a.Rootfs, a.Initramfs} {
 		if p == "" {
 			return Artifacts{}, fmt.Errorf("%w: manifest %s is incomplete", ErrNotBuilt, path)

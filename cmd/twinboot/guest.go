@@ -18,8 +18,32 @@ func guestCmd() *cobra.Command {
 		Short: "Build the guest kernel, rootfs and initramfs, or show them",
 		Long: "Build the guest (kernel, probe rootfs, initramfs) or show where it is.\n" +
 			"  build: build or reuse the lab kernel, the rootfs and the initramfs; write the manifest\n" +
-			"  info:  show the artefacts, their sizes, the kernel release and the config key",
-	}, guestBuildCmd(), guestInfoCmd())
+			"  info:  show the artefacts, their sizes, the kernel release and the config key\n" +
+			"  install: copy the current guest into a directory (make install uses it)",
+	}, guestBuildCmd(), guestInfoCmd(), guestInstallCmd())
+}
+
+func guestInstallCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "install DIR",
+		Short: "Copy the current guest into DIR/guest, with a manifest relative to itself",
+		Long: "Copy the current guest (kernel, vmlinux, config, rootfs, initramfs; not older builds nor the\n" +
+			"kernel's build tree) into DIR/guest. 'make install' puts it in PREFIX/lib/twinboot, where an\n" +
+			"installed twinboot looks from any directory.",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("install needs one directory, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			made, err := guest.Install(guest.BuildDir(), args[0])
+			for _, p := range made {
+				fmt.Fprintln(cmd.OutOrStdout(), p)
+			}
+			return err
+		},
+	}
 }
 
 func guestBuildCmd() *cobra.Command {
