@@ -137,7 +137,6 @@ install: guest
 uninstall:
 	rm -f $(addprefix $(BINDIR)/,$(INSTALLED))
 	rm -rf $(LIBDIR)
-	@rmdir $(DESTDIR)$(PREFIX)/lib 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

@@ -8,12 +8,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/hypervisor/vmm"
+	"github.com/twinboot/twinboot/internal/reexec"
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/nested"
 )
@@ -28,8 +31,31 @@ type Report struct {
 	Tools    []Tool          `json:"tools"`
 	Guest    Guest           `json:"guest"`
 	Mode     host.Decision   `json:"mode"` // what the requested --mode resolves to
-	Problems []string        `json:"problems"`
+	Where    Where           `json:"where"`
+	// StaleRemoved is what killed runs had left (container state, L1
+	// temporary files) and this command removed as it started; the caller
+	// sets it.
+	StaleRemoved []string `json:"stale_removed"`
+	Problems     []string `json:"problems"`
 }
+
+// Where says where twinboot found its parts.
+type Where struct {
+	Binary       string   `json:"binary"`
+	BuildDir     string   `json:"build_dir"`
+	BuildDirFrom string   `json:"build_dir_from"` // which rule found it (guest.LocateBuildDir)
+	Helpers      []Helper `json:"helpers"`
+	L1           string   `json:"l1_machine,omitempty"` // nested mode's cached machine
+}
+
+// Helper is a program twinboot starts from beside itself.
+type Helper struct {
+	Name string `json:"name"`
+	Path string `json:"path,omitempty"` // empty: missing
+}
+
+// helpers are the programs twinboot runs from its own directory.
+var helpers = []string{"twinboot-init", vmm.BinaryName, "twinboot-runtime"}
 
 // Tool is an external program twinboot uses.
 type Tool struct {
@@ -75,6 +101,7 @@ func Inspect(ctx context.Context, mode string) (Report, error) {
 	for _, t := range tools {
 		r.Tools = append(r.Tools, inspectTool(ctx, t))
 	}
+	r.Where = where()
 	if a, err := guest.Load(guest.BuildDir()); err == nil {
 		r.Guest = Guest{Built: true, Key: a.Key, KernelRelease: a.KernelRelease}
 	} else {
@@ -82,6 +109,19 @@ func Inspect(ctx context.Context, mode string) (Report, error) {
 	}
 	r.Problems = problems(r)
 	return r, nil
+}
+
+func where() Where {
+	var w Where
+	w.Binary, _ = os.Executable()
+	w.BuildDir, w.BuildDirFrom, _ = guest.LocateBuildDir()
+	for _, h := range helpers {
+		w.Helpers = append(w.Helpers, Helper{Name: h, Path: reexec.Beside(h)})
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(w.BuildDir, "nested", "linux-image-*")); len(dirs) > 0 {
+		w.L1 = dirs[len(dirs)-1]
+	}
+	return w
 }
 
 func inspectTool(ctx context.Context, t Tool) Tool {
@@ -126,6 +166,12 @@ func problems(r Report) []string {
 	}
 	if !r.Guest.Built {
 		p = append(p, "guest not built: run 'make guest'")
+	}
+	for _, h := range r.Where.Helpers {
+		// L1 carries what nested mode runs there, not the OCI runtime.
+		if h.Path == "" && !(r.InsideL1 && h.Name == "twinboot-runtime") {
+			p = append(p, fmt.Sprintf("%s is not beside %s: run 'make bin' (or make install)", h.Name, r.Where.Binary))
+		}
 	}
 	for _, t := range r.Tools {
 		// L1 carries only what nested mode needs: the peers run on the host.
@@ -176,6 +222,23 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "guest         not built: %s\n", r.Guest.Error)
 	}
 	fmt.Fprintf(&b, "mode          %s: %s\n", r.Mode.Mode, r.Mode.Reason)
+	fmt.Fprintf(&b, "binary        %s\n", r.Where.Binary)
+	for _, h := range r.Where.Helpers {
+		p := h.Path
+		if p == "" {
+			p = "missing beside the binary (make bin)"
+		}
+		fmt.Fprintf(&b, "  %-17s %s\n", h.Name, p)
+	}
+	fmt.Fprintf(&b, "build dir     %s (from %s)\n", r.Where.BuildDir, r.Where.BuildDirFrom)
+	if r.Where.L1 != "" {
+		fmt.Fprintf(&b, "L1 machine    %s\n", r.Where.L1)
+	}
+	if len(r.StaleRemoved) > 0 {
+		fmt.Fprintf(&b, "stale state   removed what killed runs left: %s\n", strings.Join(r.StaleRemoved, ", "))
+	} else {
+		fmt.Fprintf(&b, "stale state   none found\n")
+	}
 	if len(r.Problems) == 0 {
 		fmt.Fprintf(&b, "verdict       ready\n")
 	} else {

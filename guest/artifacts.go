@@ -60,20 +60,27 @@ func BuildDir() string {
 // With none found it returns build/ under the working directory and no
 // error: a first build creates it there.
 func FindBuildDir() (string, error) {
+	d, _, err := LocateBuildDir()
+	return d, err
+}
+
+// LocateBuildDir is FindBuildDir, and says which rule found the directory
+// (for doctor).
+func LocateBuildDir() (dir, how string, err error) {
 	if d := os.Getenv(BuildEnv); d != "" {
 		abs, err := filepath.Abs(d)
 		if err != nil {
 			abs = d
 		}
 		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-			return abs, fmt.Errorf("%w: %s=%s is not a directory (create it, or unset %s)", ErrBuildDir, BuildEnv, d, BuildEnv)
+			return abs, "$" + BuildEnv, fmt.Errorf("%w: %s=%s is not a directory (create it, or unset %s)", ErrBuildDir, BuildEnv, d, BuildEnv)
 		}
-		return abs, nil
+		return abs, "$" + BuildEnv, nil
 	}
 	if wd, err := os.Getwd(); err == nil {
 		for d := wd; ; d = filepath.Dir(d) {
 			if isSourceRoot(d) {
-				return filepath.Join(d, "build"), nil
+				return filepath.Join(d, "build"), "the source tree around the working directory", nil
 			}
 			if filepath.Dir(d) == d {
 				break
@@ -84,18 +91,18 @@ func FindBuildDir() (string, error) {
 		if exe, err := filepath.EvalSymlinks(exe); err == nil {
 			bin := filepath.Dir(exe)
 			if up := filepath.Dir(bin); isBuildDir(up) {
-				return up, nil
+				return up, "the build directory of the running binary", nil
 			}
 			if inst := filepath.Clean(filepath.Join(bin, InstalledDir)); isBuildDir(inst) {
-				return inst, nil
+				return inst, "the installed tree beside the running binary (make install)", nil
 			}
 		}
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return "build", nil
+		return "build", "the default, build/", nil
 	}
-	return filepath.Join(wd, "build"), nil
+	return filepath.Join(wd, "build"), "the default, build/ in the working directory (nothing built found)", nil
 }
 
 // isBuildDir reports whether dir holds a guest build (its manifest).

@@ -298,7 +298,7 @@ func concatWithExtras(dst, base string, extra []File) error {
 }
 
 // sweepRunDirs removes run directories whose twinboot no longer exists.
-func sweepRunDirs(dir string) {
+func sweepRunDirs(dir string) (removed []string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		pidStr, _, ok := strings.Cut(e.Name(), "-")
@@ -307,9 +307,19 @@ func sweepRunDirs(dir string) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join("/proc", pidStr)); errors.Is(err, os.ErrNotExist) {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
+			if os.RemoveAll(filepath.Join(dir, e.Name())) == nil {
+				removed = append(removed, filepath.Join(dir, e.Name()))
+			}
 		}
 	}
+	return removed
+}
+
+// CleanupStaleRuns removes the temporary files of L1 machines whose
+// twinboot was killed (SIGKILL leaves them: a run's extra files can be
+// tens of MB) and returns what it removed. Every command calls it first.
+func CleanupStaleRuns(buildDir string) []string {
+	return sweepRunDirs(runDir(buildDir))
 }
 
 // Close removes the machine's temporary files. Sessions booted from it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,9 @@ func doctorCmd() *cobra.Command {
 		Use:   "doctor",
 		Short: "Check this host and say which mode (native/nested) applies",
 		Long: "Check this host: /dev/kvm and its flavour (vmx, svm, kvm_pvm), cgroup layout, root,\n" +
-			"qemu/runc/crun/busybox, the guest build, and which mode --mode auto picks and why.",
+			"qemu/runc/crun/busybox, the guest build, where twinboot found its parts, what killed runs\n" +
+			"left behind (removed), and which mode --mode auto picks and why. With --mode nested it\n" +
+			"also boots the nested-mode machine (L1) and shows the same report from inside it.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("doctor takes no arguments")
@@ -35,12 +38,24 @@ func doctorCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		r.StaleRemoved = staleRemoved
 		if jsonOut {
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(r)
+			err = enc.Encode(r)
+		} else {
+			err = r.WriteText(cmd.OutOrStdout())
 		}
-		return r.WriteText(cmd.OutOrStdout())
+		if err != nil || r.InsideL1 || !cmd.Flags().Changed("mode") || r.Mode.Mode != host.ModeNested {
+			return err
+		}
+		// --mode nested: the view from inside L1 too (svm, nested paging,
+		// cgroup v2), from the same doctor run there.
+		if !jsonOut {
+			fmt.Fprintf(cmd.OutOrStdout(), "\n── inside nested mode's L1 machine (booting it) ──\n")
+		}
+		_, _, err = relayNested(cmd, nil, *mode, relayInput{})
+		return err
 	}
 	return cmd
 }

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/nested"
 )
 
 func main() {
@@ -52,8 +54,9 @@ func rootCmd() *cobra.Command {
 		// Every command first removes what killed runs left behind
 		// (container state, cgroups, mounts), and says so.
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			if ids, _ := container.CleanupStaleRuns(); len(ids) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what %d killed run(s) left behind: %s\n", len(ids), strings.Join(ids, ", "))
+			staleRemoved = cleanupStale()
+			if len(staleRemoved) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what killed runs left behind: %s\n", strings.Join(staleRemoved, ", "))
 			}
 		},
 	}
@@ -63,6 +66,25 @@ func rootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
+}
+
+// staleRemoved is what this command's start removed (doctor reports it).
+var staleRemoved []string
+
+// cleanupStale removes what killed runs left: a container's state, cgroups
+// and mounts (by container ID), and an L1 machine's temporary files (by
+// path), so that a SIGKILL costs nothing until a later run of the same
+// command.
+func cleanupStale() []string {
+	ids, _ := container.CleanupStaleRuns()
+	var out []string
+	for _, id := range ids {
+		out = append(out, "container "+id)
+	}
+	if dir, err := guest.FindBuildDir(); err == nil {
+		out = append(out, nested.CleanupStaleRuns(dir)...)
+	}
+	return out
 }
 
 // helpTemplate and usageTemplate print what every command's --help shows:
