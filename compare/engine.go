@@ -100,6 +100,9 @@ func (o Options) Validate() error {
 	if err := hypervisor.CheckResources(o.VMMemBytes, o.VMCPUs, o.Timeout); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
+	if err := hypervisor.CheckKernel(o.Kernel, o.Initrd); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
 	if err := container.CheckLimits(o.CTMemBytes, 0, 0); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}

@@ -76,6 +76,31 @@ func readKernel(path string) (*kernelImage, error) {
 	return k, nil
 }
 
+// CheckKernel reads enough of the kernel file at path to say whether this
+// hypervisor can boot it (a bzImage, or an ELF vmlinux with a PVH note),
+// and checks that the initramfs (if any) is a regular file. Commands call
+// it before nested mode copies the files into L1 and boots there, so that
+// a file that is not a kernel is named for what it is at once.
+func CheckKernel(kernel, initrd string) error {
+	if kernel != "" {
+		k, err := readKernel(kernel)
+		if err != nil {
+			return err
+		}
+		k.close()
+	}
+	if initrd != "" {
+		st, err := os.Stat(initrd)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: %v", ErrNoInitrd, err)
+		case !st.Mode().IsRegular():
+			return fmt.Errorf("%w: %s is not a regular file", ErrNoInitrd, initrd)
+		}
+	}
+	return nil
+}
+
 // readInto fills guest-physical [addr, addr+n) from the file at off.
 func (k *kernelImage) readInto(m *guestMemory, addr, off, n uint64) error {
 	dst, err := m.at(addr, n)

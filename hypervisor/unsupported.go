@@ -25,3 +25,8 @@ func (*VM) Run(ctx context.Context) (Result, error) { return Result{}, ErrUnsupp
 
 // Close does nothing here.
 func (*VM) Close() error { return nil }
+
+// CheckKernel always fails here with ErrUnsupported.
+func CheckKernel(kernel, initrd string) error {
+	return fmt.Errorf("%w: twinboot's hypervisor needs Linux on x86-64 (this is %s/%s)", ErrUnsupported, runtime.GOOS, runtime.GOARCH)
+}

@@ -94,3 +94,19 @@ func descendants(pid int) []string {
 	}
 	return out
 }
+
+// A file that exists but is not a kernel is named for what it is, before
+// nested mode copies it into L1: never "not found".
+func TestBadKernelNamedUpFront(t *testing.T) {
+	for _, args := range [][]string{
+		{"vm", "--mode", "nested", "--kernel", "/etc/hostname"},
+		{"run", "--mode", "nested", "--kernel", "/etc/hostname"},
+		{"bench", "--mode", "nested", "--kernel", "/etc/hostname"},
+	} {
+		var out, errb bytes.Buffer
+		code := dispatch(args, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), "not a bootable kernel") || strings.Contains(errb.String(), "not found") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and 'not a bootable kernel'", args, code, errb.String())
+		}
+	}
+}

@@ -58,6 +58,15 @@ func vmCmd() *cobra.Command {
 		if err := hypervisor.CheckResources(v.mem.bytes, v.cpus, timeout); err != nil {
 			return usageError{err}
 		}
+		// A file that is not a kernel is named for what it is, here, not
+		// after an L1 boot; "none" is vm's word for no initramfs.
+		initrd := v.initrd
+		if initrd == "none" {
+			initrd = ""
+		}
+		if err := hypervisor.CheckKernel(v.kernel, initrd); err != nil {
+			return usageError{err}
+		}
 		// Without hardware KVM, run this same command inside nested mode's
 		// L1 machine and relay its output; with --stdin, what this process
 		// reads goes into L1 too.
