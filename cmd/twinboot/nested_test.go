@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/twinboot/twinboot/doctor"
+	"github.com/twinboot/twinboot/guest"
+	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/testutil"
@@ -118,4 +121,45 @@ func TestVMModeNested(t *testing.T) {
 	if !sawMode || !sawResult || !sawEmulated {
 		t.Errorf("mode line %v, vm-result %v, phases %v in:\n%s", sawMode, sawResult, sawEmulated, out.String())
 	}
+}
+
+// A kernel the lab did not build, Debian's own vmlinuz (the one nested
+// mode's L1 runs), is carried from this host into L1 by `vm --kernel` and
+// boots there to READY: the probe reports Debian's release, not the lab's.
+func TestVMOwnKernelNested(t *testing.T) {
+	if host.InsideL1() {
+		t.Skip("already inside L1")
+	}
+	g := testutil.Guest(t)
+	nestedtest.Options(t)
+	debian, _ := filepath.Glob(filepath.Join(guest.BuildDir(), "nested", "linux-image-*", "vmlinuz-*"))
+	if len(debian) == 0 {
+		testutil.Missing(t, "no Debian vmlinuz under %s/nested (make nested)", guest.BuildDir())
+	}
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"vm", "--mode", "nested", "--json", "--kernel", debian[0], "--mem", "256M", "--timeout", "10m"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.Contains(line, `"kind":"vm-result"`) {
+			continue
+		}
+		var r struct {
+			Data hypervisor.Result `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		rel := ""
+		if r.Data.Report != nil {
+			rel = r.Data.Report.KernelRelease
+		}
+		want := strings.TrimPrefix(filepath.Base(debian[0]), "vmlinuz-")
+		if rel != want || rel == g.KernelRelease {
+			t.Fatalf("the probe ran on kernel %q, want Debian's %q (the lab's is %s)", rel, want, g.KernelRelease)
+		}
+		return
+	}
+	t.Fatalf("no vm-result in:\n%s\nstderr:\n%s", out.String(), errb.String())
 }
