@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/twinboot/twinboot/internal/host"
 
 	"github.com/twinboot/twinboot/nested/nestedtest"
@@ -49,8 +51,10 @@ func waitFor(d time.Duration, cond func() bool) bool {
 }
 
 // TestSignalsKillQEMU signals a `twinboot nested exec` while its QEMU runs:
-// Ctrl-C and SIGTERM must end with status 130 after killing QEMU; SIGKILL
-// gives twinboot no chance, and QEMU must still die (Pdeathsig).
+// Ctrl-C and SIGTERM must end with status 128+signal (130, 143) after
+// killing QEMU; SIGKILL gives twinboot no chance, and QEMU must still die
+// (Pdeathsig), and the run's temporary files (an extra file makes some)
+// must go at the start of the next command, whatever it is.
 func TestSignalsKillQEMU(t *testing.T) {
 	if host.InsideL1() {
 		t.Skip("already inside L1")
@@ -59,7 +63,11 @@ func TestSignalsKillQEMU(t *testing.T) {
 	for i, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			mem := []string{"1019", "1021", "1023"}[i]
-			cmd := exec.Command(opt.Binary, "nested", "exec", "--mem", mem, "--", "/bin/sh", "-c", "sleep 600")
+			args := []string{"nested", "exec", "--mem", mem}
+			if sig == syscall.SIGKILL {
+				args = append(args, "--file", "/etc/hostname")
+			}
+			cmd := exec.Command(opt.Binary, append(args, "--", "/bin/sh", "-c", "sleep 600")...)
 			cmd.Env = append(os.Environ(), "TWINBOOT_BUILD="+opt.BuildDir)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -93,14 +101,29 @@ func TestSignalsKillQEMU(t *testing.T) {
 			if !errors.As(err, &ee) {
 				t.Fatalf("twinboot exit: %v", err)
 			}
-			if sig != syscall.SIGKILL && ee.ExitCode() != 130 {
-				t.Errorf("exit status %d after %v, want 130; stderr:\n%s", ee.ExitCode(), sig, stderr.String())
+			if want := 128 + int(sig); sig != syscall.SIGKILL && ee.ExitCode() != want {
+				t.Errorf("exit status %d after %v, want %d; stderr:\n%s", ee.ExitCode(), sig, want, stderr.String())
 			}
 			if !waitFor(10*time.Second, func() bool { return len(qemusWithMem(mem)) == 0 }) {
 				t.Errorf("QEMU still running 10 s after twinboot got %v", sig)
 			}
-			if sig != syscall.SIGKILL && !strings.Contains(stderr.String(), "interrupted") {
-				t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+			if sig != syscall.SIGKILL && !strings.Contains(stderr.String(), "stopped by "+unix.SignalName(sig)) {
+				t.Errorf("stderr does not say what stopped it:\n%s", stderr.String())
+			}
+			if sig == syscall.SIGKILL {
+				runDir := filepath.Join(opt.BuildDir, "nested", "run", strconv.Itoa(cmd.Process.Pid)+"-*")
+				if left, _ := filepath.Glob(runDir); len(left) == 0 {
+					t.Fatalf("no run directory %s to clean up: the test proves nothing", runDir)
+				}
+				next := exec.Command(opt.Binary, "version")
+				next.Env = cmd.Env
+				out, err := next.CombinedOutput()
+				if err != nil {
+					t.Fatalf("twinboot version: %v\n%s", err, out)
+				}
+				if left, _ := filepath.Glob(runDir); len(left) > 0 || !strings.Contains(string(out), "removed what killed runs left behind") {
+					t.Errorf("after the next command, %q left; it said:\n%s", left, out)
+				}
 			}
 		})
 	}
