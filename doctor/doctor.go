@@ -44,6 +44,7 @@ type Where struct {
 	Binary       string   `json:"binary"`
 	BuildDir     string   `json:"build_dir"`
 	BuildDirFrom string   `json:"build_dir_from"` // which rule found it (guest.LocateBuildDir)
+	BuildDirErr  string   `json:"build_dir_error,omitempty"`
 	Helpers      []Helper `json:"helpers"`
 	L1           string   `json:"l1_machine,omitempty"` // nested mode's cached machine
 }
@@ -114,7 +115,11 @@ func Inspect(ctx context.Context, mode string) (Report, error) {
 func where() Where {
 	var w Where
 	w.Binary, _ = os.Executable()
-	w.BuildDir, w.BuildDirFrom, _ = guest.LocateBuildDir()
+	var err error
+	w.BuildDir, w.BuildDirFrom, err = guest.LocateBuildDir()
+	if err != nil {
+		w.BuildDirErr = err.Error()
+	}
 	for _, h := range helpers {
 		w.Helpers = append(w.Helpers, Helper{Name: h, Path: reexec.Beside(h)})
 	}
@@ -164,7 +169,9 @@ func problems(r Report) []string {
 	if r.Mode.Mode == host.ModeNative && r.KVM.Present && !r.KVM.Usable {
 		p = append(p, "/dev/kvm cannot be opened by this user")
 	}
-	if !r.Guest.Built {
+	if r.Where.BuildDirErr != "" {
+		p = append(p, r.Where.BuildDirErr)
+	} else if !r.Guest.Built {
 		p = append(p, "guest not built: run 'make guest'")
 	}
 	for _, h := range r.Where.Helpers {

@@ -110,3 +110,22 @@ func TestBadKernelNamedUpFront(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped $TWINBOOT_BUILD is refused before any work by every command
+// that would use it (never created, never downloaded into); doctor says so.
+func TestMistypedBuildDir(t *testing.T) {
+	t.Setenv("TWINBOOT_BUILD", "/nonexistent/twinboot-build")
+	for _, args := range [][]string{{"vm"}, {"run"}, {"ct", "run"}, {"nested", "build"}, {"guest", "info"}} {
+		var out, errb bytes.Buffer
+		if code := dispatch(args, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "TWINBOOT_BUILD=/nonexistent/twinboot-build is not a directory") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+	if _, err := os.Stat("/nonexistent"); !os.IsNotExist(err) {
+		t.Errorf("/nonexistent exists now: %v", err)
+	}
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"doctor"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "is not a directory") {
+		t.Errorf("doctor: exit %d, report:\n%s", code, out.String())
+	}
+}

@@ -53,11 +53,18 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		// Every command first removes what killed runs left behind
 		// (container state, cgroups, mounts), and says so.
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// A mistyped $TWINBOOT_BUILD is bad input, refused before any
+			// work (it must never become a fresh place to download and
+			// build into); doctor reports it instead.
+			if _, err := guest.FindBuildDir(); err != nil && !tolerant(cmd) {
+				return usageError{err}
+			}
 			staleRemoved = cleanupStale()
 			if len(staleRemoved) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what killed runs left behind: %s\n", strings.Join(staleRemoved, ", "))
 			}
+			return nil
 		},
 	}
 	root.AddCommand(commands()...)
@@ -66,6 +73,18 @@ func rootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
+}
+
+// tolerant says whether cmd works without a build directory: it reports
+// on one (doctor) or never uses one.
+func tolerant(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "doctor", "version", "completion", "help", "chart":
+			return true
+		}
+	}
+	return false
 }
 
 // staleRemoved is what this command's start removed (doctor reports it).
