@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -162,4 +164,43 @@ func TestVMOwnKernelNested(t *testing.T) {
 		return
 	}
 	t.Fatalf("no vm-result in:\n%s\nstderr:\n%s", out.String(), errb.String())
+}
+
+// `ct run --mode nested --rootfs DIR` carries the host directory into L1
+// (it answered "rootfs not found"), and `doctor --mode nested` shows the
+// view from inside L1 after the host's.
+func TestOwnRootfsAndDoctorNested(t *testing.T) {
+	if host.InsideL1() {
+		t.Skip("already inside L1")
+	}
+	testutil.Root(t)
+	g := testutil.Guest(t)
+	nestedtest.Options(t)
+	rootfs := filepath.Join(t.TempDir(), "myroot")
+	if out, err := exec.Command("cp", "-a", g.Rootfs, rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "marker"), []byte("mine-42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"ct", "run", "--mode", "nested", "--rootfs", rootfs, "--", "/bin/sh", "-c", "cat /marker; uname -r"}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "mine-42") {
+		t.Fatalf("exit %d; stdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := dispatch([]string{"doctor", "--mode", "nested"}, &out, &errb); code != 0 {
+		t.Fatalf("doctor --mode nested: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	_, inside, ok := strings.Cut(out.String(), "inside nested mode's L1 machine")
+	if !ok {
+		t.Fatalf("no L1 section in:\n%s", out.String())
+	}
+	for _, want := range []string{"inside L1     yes", "flavour svm, hardware-backed yes, nested paging yes", "cgroup        v2"} {
+		if !strings.Contains(inside, want) {
+			t.Errorf("L1's report lacks %q:\n%s", want, inside)
+		}
+	}
 }
