@@ -138,7 +138,7 @@ PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib/twinboot
 INSTALLED := twinboot twinboot-init twinboot-vmm twinboot-runtime
-install: guest
+install: bin guest
 	install -d $(BINDIR) $(LIBDIR)
 	install -m 0755 $(BIN) $(CTINIT) $(VMM) $(RUNTIME) $(BINDIR)/
 	$(BIN) guest install $(LIBDIR) >/dev/null

@@ -112,6 +112,10 @@ func ctRunCmd() *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		if err := f.check(); err != nil {
+			if f.json {
+				json.NewEncoder(stdout).Encode(map[string]string{"error": err.Error()})
+				return exitError{code: exitUsage}
+			}
 			return err
 		}
 		if *mode != host.ModeNative {

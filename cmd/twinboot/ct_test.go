@@ -116,9 +116,11 @@ func TestCtRunJSONAndExitCode(t *testing.T) {
 
 func TestCtRunJSONError(t *testing.T) {
 	testutil.Root(t)
+	// A missing bundle is bad usage (2), refused before any work; with
+	// --json it is still one JSON document on stdout.
 	stdout, _, code := runTwinboot(t, nil, "ct", "run", "--json", "--bundle", "/nonexistent-bundle")
 	var e struct{ Error string }
-	if code != 1 || json.Unmarshal([]byte(stdout), &e) != nil || !strings.Contains(e.Error, "bundle not found") {
+	if code != exitUsage || json.Unmarshal([]byte(stdout), &e) != nil || !strings.Contains(e.Error, "--bundle") {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
 }

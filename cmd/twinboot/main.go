@@ -185,8 +185,11 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ee):
 		code = ee.code
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
-		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
-		return exitUsage
+		if !jsonWanted(cmd) {
+			fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
+			return exitUsage
+		}
+		code = exitUsage
 	}
 	switch {
 	case jsonWanted(cmd):
