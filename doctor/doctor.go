@@ -16,8 +16,8 @@ import (
 
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/hypervisor/vmm"
-	"github.com/twinboot/twinboot/internal/reexec"
 	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/reexec"
 	"github.com/twinboot/twinboot/nested"
 )
 

@@ -17,9 +17,9 @@ import (
 // host would and reads what "L1" (readHost and runJob, in this process)
 // sends back.
 type hostLink struct {
-	t     *testing.T
-	toL1  *frameWriter
-	mu    sync.Mutex
+	t      *testing.T
+	toL1   *frameWriter
+	mu     sync.Mutex
 	out    bytes.Buffer // decoded stdout of the jobs
 	exits  chan exitMsg
 	unread chan inputMsg
