@@ -214,3 +214,21 @@ func TestInnerArgs(t *testing.T) {
 		t.Errorf("files %+v", files)
 	}
 }
+
+// The status line says how long a benchmark has run and, once a run is
+// done, how long the rest should take at the same pace.
+func TestEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		elapsed     time.Duration
+		done, total int
+		want        string
+	}{
+		{3 * time.Second, 0, 10, "3s elapsed"},
+		{10 * time.Second, 2, 10, "10s elapsed, ~40s left"},
+		{90 * time.Second, 10, 10, "1m30s elapsed"},
+	} {
+		if got := estimate(tc.elapsed, tc.done, tc.total); got != tc.want {
+			t.Errorf("estimate(%v, %d, %d) = %q, want %q", tc.elapsed, tc.done, tc.total, got, tc.want)
+		}
+	}
+}
