@@ -55,18 +55,23 @@ func resultsWriter(format string) (func(io.Writer, compare.Results) error, error
 	return nil, usagef("unknown format %q (want table, json or csv)", format)
 }
 
-// writeResults writes to path, or to stdout when path is empty. A file is
-// written whole or not at all: to a temporary name, then renamed.
+// writeResults writes to path, or to stdout when path is empty.
 func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
+	return writeFile(path, stdout, func(w io.Writer) error { return write(w, res) })
+}
+
+// writeFile writes with write to path, or to stdout when path is empty. A
+// file is written whole or not at all: to a temporary name, then renamed.
+func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" {
-		return write(stdout, res)
+		return write(stdout)
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
-	if err := write(f, res); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err

@@ -25,6 +25,7 @@ func commands() []*cobra.Command {
 		labCmd(),
 		runCmd(),
 		benchCmd(),
+		densityCmd(),
 		vmCmd(),
 		ctCmd(),
 		chartCmd(),
