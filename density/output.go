@@ -171,13 +171,14 @@ func WriteTable(w io.Writer, r Results) error {
 		}
 	}
 	for _, s := range r.Steps {
-		for _, f := range []*Fleet{s.Container, s.VM} {
+		for _, kind := range []Kind{event.Container, event.VM} {
+			f := fleetOf(s, kind)
 			if f == nil {
 				continue
 			}
 			for _, in := range f.Instances {
 				if in.Error != "" {
-					fmt.Fprintf(tw, "failed: step %d, instance %d: %s\n", s.Index, in.Index, in.Error)
+					fmt.Fprintf(tw, "failed: step %d, %s %d: %s\n", s.Index, kind, in.Index, in.Error)
 				}
 			}
 		}

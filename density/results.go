@@ -92,7 +92,11 @@ type Fleet struct {
 
 // Instance is one VM or container.
 type Instance struct {
-	Index        int    `json:"index"`
+	Index int `json:"index"`
+	// ContainerID names a container's run (and its cgroup, twinboot-<id>);
+	// VMMPID the VM's VMM process. What a leak check looks for.
+	ContainerID  string `json:"container_id,omitempty"`
+	VMMPID       int    `json:"vmm_pid,omitempty"`
 	ReadyNS      int64  `json:"ready_ns,omitempty"` // 0: never READY
 	MemoryBytes  uint64 `json:"memory_bytes,omitempty"`
 	TouchedBytes uint64 `json:"touched_bytes,omitempty"`

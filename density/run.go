@@ -181,6 +181,10 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 			inst := Instance{Index: in.index}
 			in.mu.Lock()
 			err, readyAt, touched := in.err, in.readyAt, in.touched
+			inst.VMMPID = in.pid
+			if in.cg != nil {
+				inst.ContainerID = in.cg.ID
+			}
 			in.mu.Unlock()
 			if err != nil {
 				inst.Error = err.Error()
