@@ -26,7 +26,7 @@ func stepsFor(ns []int, ctBase, ctPer, vmTouched, vmOver uint64, ready func(n in
 	var out []StepResult
 	for i, n := range ns {
 		out = append(out, StepResult{
-			Index: i + 1,
+			Index:     i + 1,
 			Container: &Fleet{Asked: n, Ready: n, MemoryBytes: ctBase + ctPer*uint64(n), LastReadyNS: ready(n)},
 			VM:        &Fleet{Asked: n, Ready: n, MemoryBytes: (vmTouched + vmOver) * uint64(n), TouchedBytes: vmTouched * uint64(n), LastReadyNS: ready(n)},
 		})
