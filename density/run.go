@@ -231,13 +231,29 @@ func startFleet(ctx context.Context, opt Options, step, steps int, kind Kind, n 
 		in.mu.Lock()
 		at := in.readyAt
 		in.mu.Unlock()
-		sink.Emit(InstanceReady{Step: step, Side: kind, Index: in.index, AtNS: int64(at), Ready: r, Of: n})
+		mem, _ := in.memory()
+		sink.Emit(InstanceReady{Step: step, Side: kind, Index: in.index, AtNS: int64(at), Ready: r, Of: n, MemoryBytes: mem})
 		sink.Emit(event.Progress{What: what, Done: r, Total: n})
 	}
 	for i := range ins {
 		ins[i] = start(ctx, opt, kind, i, t0, onReady)
 	}
-	deadline := time.NewTimer(opt.Timeout)
+	waitFleet(ctx, ins, opt.Timeout)
+	for _, in := range ins {
+		if !in.isReady() && ctx.Err() == nil {
+			<-in.done // it failed: its error is final once it has ended
+			if err := in.failure(); err != nil {
+				sink.Emit(InstanceFailed{Step: step, Side: kind, Index: in.index, Err: err.Error()})
+			}
+		}
+	}
+	return ins
+}
+
+// waitFleet waits until each instance is READY or has ended, or the timeout
+// has passed (the late ones are then stopped as failed), or ctx is done.
+func waitFleet(ctx context.Context, ins []*instance, timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for _, in := range ins {
 		select {
@@ -246,15 +262,14 @@ func startFleet(ctx context.Context, opt Options, step, steps int, kind Kind, n 
 		case <-deadline.C:
 			for _, late := range ins {
 				if !late.isReady() {
-					late.fail(fmt.Errorf("not READY within %v", opt.Timeout))
+					late.fail(fmt.Errorf("not READY within %v", timeout))
 				}
 			}
-			return ins
+			return
 		case <-ctx.Done():
-			return ins
+			return
 		}
 	}
-	return ins
 }
 
 // sleep waits for d or until ctx is done.
