@@ -52,7 +52,7 @@ const (
 // Options describe one density experiment. Zero fields take the defaults.
 type Options struct {
 	Guest  guest.Artifacts // the lab's kernel, initramfs and rootfs
-	Kernel string          // VM kernel; default Guest.Vmlinux (PVH), else Guest.BzImage
+	Kernel string          // VM kernel; default Guest.VMKernel()
 	Initrd string          // VM initramfs; default Guest.Initramfs
 
 	// VMs and Containers are the fleet's size at its largest step. Either
@@ -98,10 +98,7 @@ var (
 
 func (o Options) withDefaults() Options {
 	if o.Kernel == "" {
-		o.Kernel = o.Guest.Vmlinux
-		if o.Kernel == "" {
-			o.Kernel = o.Guest.BzImage
-		}
+		o.Kernel = o.Guest.VMKernel()
 	}
 	if o.Initrd == "" {
 		o.Initrd = o.Guest.Initramfs

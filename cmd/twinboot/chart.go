@@ -35,27 +35,28 @@ func chartCmd() *cobra.Command {
 		if err != nil {
 			return usagef("--format: %v", err)
 		}
-		var files []string
-		if b, rerr := os.ReadFile(args[0]); rerr == nil && density.IsResults(b) {
-			res, err := density.ReadResultsFile(args[0])
-			if err != nil {
-				return err
-			}
-			files, err = density.Charts(res, out, fmts)
-			for _, f := range files {
-				fmt.Fprintln(cmd.OutOrStdout(), f)
-			}
-			return err
-		}
-		res, err := compare.ReadResultsFile(args[0])
-		if err != nil {
-			return err
-		}
-		files, err = compare.Charts(res, out, fmts)
+		files, err := charts(args[0], out, fmts)
 		for _, f := range files {
 			fmt.Fprintln(cmd.OutOrStdout(), f)
 		}
 		return err
 	}
 	return cmd
+}
+
+// charts draws the charts of a results file: a density one, or a run's or
+// bench's.
+func charts(path, dir string, formats []string) ([]string, error) {
+	if b, err := os.ReadFile(path); err == nil && density.IsResults(b) {
+		res, err := density.ReadResultsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return density.Charts(res, dir, formats)
+	}
+	res, err := compare.ReadResultsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return compare.Charts(res, dir, formats)
 }

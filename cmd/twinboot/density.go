@@ -2,22 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/density"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
-	"github.com/twinboot/twinboot/internal/tail"
 	"github.com/twinboot/twinboot/lab"
 	"github.com/twinboot/twinboot/nested"
 )
@@ -166,10 +162,8 @@ func l1MemFor(opt density.Options, asked uint64) (int, error) {
 	return memMB, nil
 }
 
-// densityInL1 boots a lab machine of the given size and runs the same
-// density experiment in it (the flags of fs, as set on this command line);
-// its events come back over the transport, the last one carrying the
-// results, which are labelled here as measured in nested mode.
+// densityInL1 runs the same density experiment in a lab machine booted
+// with lo: the flags of fs, as set on this command line.
 func densityInL1(ctx context.Context, fs *pflag.FlagSet, opt density.Options, lo nested.Options, sink event.Sink) (density.Results, error) {
 	args := []string{"density", "--format=json"}
 	fs.Visit(func(f *pflag.Flag) {
@@ -179,53 +173,7 @@ func densityInL1(ctx context.Context, fs *pflag.FlagSet, opt density.Options, lo
 		}
 		args = append(args, "--"+f.Name+"="+v)
 	})
-	var (
-		mu  sync.Mutex
-		res *density.Results
-	)
-	stderr := tail.New(4 << 10)
-	job := nested.Job{Args: args, Stdout: io.Discard, Stderr: stderr, Timeout: densityTimeout(opt)}
-	job.Sink = func(ev event.Event) {
-		if f, ok := ev.(density.Finished); ok {
-			mu.Lock()
-			r := f.Results
-			res = &r
-			mu.Unlock()
-		}
-		sink.Emit(ev)
-	}
-	lo.Sink = sink
-	l := nested.New(lo)
-	defer l.Close()
-	code, err := l.Run(ctx, job)
-	if err != nil {
-		return density.Results{}, fmt.Errorf("nested mode: %w", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	var innerErr error
-	if code != 0 {
-		msg := strings.TrimPrefix(stderr.Join(1), "twinboot density: ")
-		if msg == "" {
-			msg = fmt.Sprintf("exit status %d", code)
-		}
-		innerErr = fmt.Errorf("inside the nested-mode lab machine: %s", msg)
-	}
-	if res == nil {
-		if innerErr == nil {
-			innerErr = errors.New("inside the nested-mode lab machine: the run sent no results")
-		}
-		return density.Results{}, innerErr
-	}
-	r := *res
-	r.Mode, r.Emulated = host.ModeNested, true
-	r.L1MemBytes = uint64(lo.MemMB) << 20
-	outer := compare.HostFacts()
-	r.Outer = &outer
-	if m := l.Machine(); m != nil {
-		r.Host.L1Kernel = strings.TrimSpace(m.Kernel.Package + " " + m.Kernel.Version)
-	}
-	return r, innerErr
+	return lab.DensityInL1(ctx, lo, nested.Job{Args: args, Timeout: densityTimeout(opt)}, sink)
 }
 
 // densityTimeout bounds the whole run in L1: its boot, and per step both
