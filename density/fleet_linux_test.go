@@ -430,5 +430,34 @@ func TestVMFleetInL1(t *testing.T) {
 		}
 		assertGone(t, res)
 	})
+	t.Run("ksm", func(t *testing.T) {
+		// Only in L1, whose kernel is ours alone: ksmd's settings are
+		// global to a kernel.
+		before := map[string]string{}
+		for _, n := range []string{"run", "pages_to_scan", "sleep_millisecs"} {
+			v, err := ksmRead(n)
+			if err != nil {
+				testutil.Missing(t, "KSM in the lab machine's kernel: %v", err)
+			}
+			before[n] = v
+		}
+		opt := Options{Guest: a, VMs: 2, Window: 5 * time.Second, Timeout: 10 * time.Minute, Emulated: true, KSM: true}
+		res, err := Run(context.Background(), opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := res.KSM
+		if k == nil || !k.Available || len(k.Samples) < 2 || k.PSSBeforeBytes == 0 {
+			t.Fatalf("KSM result: %+v", k)
+		}
+		t.Logf("KSM gave back %d KiB of 2 VMs in %v (half after %v); PSS %d → %d KiB",
+			k.SavedBytes>>10, time.Duration(k.Samples[len(k.Samples)-1].AtNS), time.Duration(k.HalfNS), k.PSSBeforeBytes>>10, k.PSSAfterBytes>>10)
+		for n, v := range before {
+			if got, _ := ksmRead(n); got != v {
+				t.Errorf("ksm %s is %s after the run, was %s", n, got, v)
+			}
+		}
+		assertGone(t, res)
+	})
 	t.Run("sigkill", func(t *testing.T) { testSIGKILLMidStart(t, 3, 0) })
 }
