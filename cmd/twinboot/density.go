@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,20 +27,30 @@ const (
 	hostReserveMB = 256
 )
 
-func densityCmd() *cobra.Command {
-	// The experiment's own flags, in a flag set of their own: it is what the
-	// twinboot inside L1 is given again.
-	fs := pflag.NewFlagSet("density", pflag.ContinueOnError)
-	var opt density.Options
-	vmMem := size{bytes: density.DefaultVMMem}
+// densityFlags are the experiment's own flags, in a flag set of their own:
+// it is what the twinboot inside L1 is given again.
+type densityFlags struct {
+	fs    *pflag.FlagSet
+	opt   density.Options
+	vmMem size
+}
+
+func newDensityFlags() *densityFlags {
+	d := &densityFlags{fs: pflag.NewFlagSet("density", pflag.ContinueOnError), vmMem: size{bytes: density.DefaultVMMem}}
+	fs, opt := d.fs, &d.opt
 	fs.IntVar(&opt.VMs, "vms", 4, "VMs at the largest step, each in its own VMM process (0: no VMs)")
 	fs.IntVar(&opt.Containers, "containers", 16, "containers at the largest step, each in its own cgroup (0: no containers)")
 	fs.IntSliceVar(&opt.Steps, "steps", []int{1, 2, 4}, "relative fleet sizes, ascending: step s runs ceil(vms*s/last) VMs and ceil(containers*s/last) containers")
 	fs.DurationVar(&opt.Window, "window", density.DefaultWindow, "how long each step's fleet stays up and idle (CPU measured over it, memory at its end)")
-	fs.Var(&vmMem, "mem", "each VM's guest RAM (K, M or G suffix); mapped lazily, a VM costs what its guest touches")
+	fs.Var(&d.vmMem, "mem", "each VM's guest RAM (K, M or G suffix); mapped lazily, a VM costs what its guest touches")
 	fs.DurationVar(&opt.Timeout, "timeout", density.DefaultTimeout, "bound on one kind's start in one step (all READY)")
 	fs.BoolVar(&opt.KSM, "ksm", false, "turn on the kernel's same-page merging for the VMs' guest RAM at the largest step and measure what it gives back")
+	return d
+}
 
+func densityCmd() *cobra.Command {
+	d := newDensityFlags()
+	fs := d.fs
 	var format, out string
 	l1Mem := size{}
 	var l1CPUs int
@@ -58,11 +67,12 @@ func densityCmd() *cobra.Command {
 	cmd.Flags().AddFlagSet(fs)
 	mode := modeFlag(cmd.Flags(), host.ModeAuto, "; nested runs the whole experiment there")
 	cmd.Flags().StringVar(&format, "format", "table", "table, json (schema "+density.Schema+") or csv (one row per step and kind)")
-	cmd.Flags().StringVar(&out, "out", "", "write the results to this file instead of stdout")
+	cmd.Flags().StringVar(&out, "out", "", "write the results to this file (the table still goes to stdout)")
 	cmd.Flags().Var(&l1Mem, "l1-mem", "nested mode: the lab machine's RAM (default: enough for the largest step, at least 1G)")
 	cmd.Flags().IntVar(&l1CPUs, "l1-cpus", 1, "nested mode: the lab machine's vCPUs (more than 1 uses multi-threaded TCG)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		opt.VMMemBytes = vmMem.bytes
+		opt := d.opt
+		opt.VMMemBytes = d.vmMem.bytes
 		write, err := densityWriter(format)
 		if err != nil {
 			return err
@@ -139,9 +149,16 @@ func densityWriter(format string) (func(io.Writer, density.Results) error, error
 	return nil, usagef("unknown format %q (want table, json or csv)", format)
 }
 
-// writeDensity writes to path (whole or not at all), or to stdout.
+// writeDensity writes to path (whole or not at all), or to stdout; with a
+// path the table still goes to stdout, for the student watching.
 func writeDensity(path string, stdout io.Writer, res density.Results, write func(io.Writer, density.Results) error) error {
-	return writeFile(path, stdout, func(w io.Writer) error { return write(w, res) })
+	if err := writeFile(path, stdout, func(w io.Writer) error { return write(w, res) }); err != nil {
+		return err
+	}
+	if path != "" {
+		return density.WriteTable(stdout, res)
+	}
+	return nil
 }
 
 // l1MemFor sizes the lab machine for opt's largest step: asked (bytes, 0
@@ -165,14 +182,8 @@ func l1MemFor(opt density.Options, asked uint64) (int, error) {
 // densityInL1 runs the same density experiment in a lab machine booted
 // with lo: the flags of fs, as set on this command line.
 func densityInL1(ctx context.Context, fs *pflag.FlagSet, opt density.Options, lo nested.Options, sink event.Sink) (density.Results, error) {
-	args := []string{"density", "--format=json"}
-	fs.Visit(func(f *pflag.Flag) {
-		v := f.Value.String()
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			v = strings.Join(sv.GetSlice(), ",")
-		}
-		args = append(args, "--"+f.Name+"="+v)
-	})
+	inner, _ := innerArgs(fs) // density names no host file
+	args := append([]string{"density", "--format=json"}, inner...)
 	return lab.DensityInL1(ctx, lo, nested.Job{Args: args, Timeout: densityTimeout(opt)}, sink)
 }
 

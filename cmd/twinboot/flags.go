@@ -176,6 +176,10 @@ func innerArgs(fs *pflag.FlagSet) (args []string, files []nested.File) {
 			return
 		}
 		v := f.Value.String()
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			// "1,2,4", which Set reads back, not String's "[1,2,4]".
+			v = strings.Join(sv.GetSlice(), ",")
+		}
 		if _, ok := f.Annotations[fileFlag]; ok && v != "" {
 			dst := "/extra/" + f.Name + "/" + filepath.Base(v)
 			files = append(files, nested.File{Src: v, Dst: dst})
