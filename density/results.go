@@ -130,7 +130,8 @@ type Goal struct {
 }
 
 // KSM is what same-page merging gave back from the VMs' guest RAM at the
-// largest step.
+// largest step, in a window of its own after the step's figures were taken
+// (so Fleet.MemoryBytes is before merging, like every other step's).
 type KSM struct {
 	// Available is false when the kernel has no KSM (Note says so).
 	Available bool   `json:"available"`

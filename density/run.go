@@ -145,14 +145,8 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 	for i, in := range live {
 		cpu0[i] = in.cpu()
 	}
-	var kr *KSM
 	winStart := time.Now()
-	if ksm != nil && ctx.Err() == nil {
-		kr = ksm.measure(stepCtx, fleets[event.VM], opt.Window)
-		kr.Step = index
-	} else {
-		sleep(stepCtx, opt.Window)
-	}
+	sleep(stepCtx, opt.Window)
 	window := time.Since(winStart)
 	sr.WindowNS = int64(window)
 	cpu := map[*instance]time.Duration{}
@@ -166,6 +160,14 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 		mem[in] = m
 	}
 	sr.MemAvailableDuring, _ = host.MemAvailable()
+
+	// Same-page merging gets a window of its own, after the step's figures
+	// were taken, so that they compare with the other steps'.
+	var kr *KSM
+	if ksm != nil && ctx.Err() == nil {
+		kr = ksm.measure(stepCtx, fleets[event.VM], opt.Window)
+		kr.Step = index
+	}
 
 	// Stop them all at once, and wait until each is gone (the VMMs report
 	// the guest RAM their VM touched as they end).
