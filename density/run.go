@@ -145,6 +145,7 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 	for i, in := range live {
 		cpu0[i] = in.cpu()
 	}
+	sink.Emit(event.Log{Msg: fmt.Sprintf("step %d/%d: %d up, idle for %v", index, steps, len(live), opt.Window)})
 	winStart := time.Now()
 	sleep(stepCtx, opt.Window)
 	window := time.Since(winStart)
@@ -171,6 +172,7 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 
 	// Stop them all at once, and wait until each is gone (the VMMs report
 	// the guest RAM their VM touched as they end).
+	sink.Emit(event.Log{Msg: fmt.Sprintf("step %d/%d: stopping all %d", index, steps, len(all))})
 	for _, in := range all {
 		in.halt()
 	}
