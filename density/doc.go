@@ -22,8 +22,9 @@
 //     through container.Run, both with the probe in idle mode; how READY,
 //     the VMM's PID (vmm.Started) and the container's cgroup
 //     (container.Cgroup) are learnt from their events; how it is stopped.
-//  3. run.go       one step: the containers all at once, then the VMs all
-//     at once, the window, the stop; then every step in turn.
+//  3. run.go       a warm-up (one of each kind, not measured); one step:
+//     the containers all at once, then the VMs all at once, the window, the
+//     stop; then every step in turn.
 //  4. ksm_linux.go ksmd's settings saved and restored, merging followed
 //     over the window.
 //  5. fit.go       the marginal cost (least squares over the steps) and the

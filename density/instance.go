@@ -132,6 +132,11 @@ func (in *instance) runContainer(ctx context.Context, opt Options, ready func())
 		Rootfs:       opt.Guest.Rootfs,
 		Args:         report.Args(report.ModeIdle, 0),
 		ReadOnlyRoot: true,
+		// No transparent huge pages for the probe's small heap, as for the
+		// VMM's (see hypervisor/vmm): with THP "always", as in nested
+		// mode's lab machine, some probes got a 2 MiB page and the same
+		// container read 2.6 or 4.1 MiB.
+		Env: []string{"GODEBUG=disablethp=1"},
 		Events: func(ev event.Event) {
 			switch e := ev.(type) {
 			case container.Cgroup:

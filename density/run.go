@@ -71,6 +71,9 @@ func Run(ctx context.Context, opt Options, sink event.Sink) (Results, error) {
 			defer ksm.restore()
 		}
 	}
+	if err := warmUp(ctx, opt, sink); err != nil {
+		return res, err
+	}
 	failed := false
 	for i, step := range plan {
 		var k *ksmControl
@@ -274,6 +277,39 @@ func waitFleet(ctx context.Context, ins []*instance, timeout time.Duration) {
 			return
 		}
 	}
+}
+
+// warmUp starts one instance of each kind asked for, waits until it is
+// READY and stops it, measuring nothing: the first step then does not pay
+// for cold caches (the binaries' pages, the seccomp filter's compilation)
+// that no later step pays for. A warm-up that fails is not an error: the
+// steps will say what fails.
+func warmUp(ctx context.Context, opt Options, sink event.Sink) error {
+	sink.Emit(event.Log{Msg: "warming up: one instance of each kind, not measured"})
+	var all []*instance
+	for _, k := range []struct {
+		kind Kind
+		n    int
+	}{{event.Container, opt.Containers}, {event.VM, opt.VMs}} {
+		if k.n == 0 {
+			continue
+		}
+		warm := opt
+		warm.override = nil
+		in := start(ctx, warm, k.kind, 0, time.Now(), func(*instance) {})
+		waitFleet(ctx, []*instance{in}, opt.Timeout)
+		all = append(all, in)
+	}
+	for _, in := range all {
+		in.halt()
+	}
+	for _, in := range all {
+		<-in.done
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("density: stopped while warming up: %w", err)
+	}
+	return nil
 }
 
 // sleep waits for d or until ctx is done.
