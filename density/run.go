@@ -124,7 +124,6 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 		}
 	}()
 	fleets := map[Kind][]*instance{}
-	t0s := map[Kind]time.Time{}
 	for _, k := range []struct {
 		kind Kind
 		n    int
@@ -134,7 +133,6 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 		}
 		fleets[k.kind] = startFleet(stepCtx, opt, index, steps, k.kind, k.n, sink)
 		all = append(all, fleets[k.kind]...)
-		t0s[k.kind] = time.Now()
 	}
 
 	// The window: everything that came up stays up, idle.
