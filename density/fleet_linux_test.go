@@ -225,12 +225,10 @@ func checkFleets(t *testing.T, res Results) {
 	}
 }
 
-// Containers natively: each step's fleet really runs at once (the process
-// table and the cgroups say so at its last READY), every figure is
-// measured, and nothing is left.
-func TestContainerFleetRunsAtOnce(t *testing.T) {
-	a := needContainers(t)
-	opt := Options{Guest: a, Containers: 4, Steps: []int{1, 2, 4}, Window: 500 * time.Millisecond}
+// runAtOnce runs opt and checks that each step's fleet ran at once and
+// measured every figure.
+func runAtOnce(t *testing.T, opt Options) Results {
+	t.Helper()
 	fc := &fleetCensus{t: t, full: map[string]census{}, plan: opt.Plan()}
 	res, err := Run(context.Background(), opt, fc.sink)
 	if err != nil {
@@ -238,6 +236,15 @@ func TestContainerFleetRunsAtOnce(t *testing.T) {
 	}
 	fc.check(t)
 	checkFleets(t, res)
+	return res
+}
+
+// Containers natively: each step's fleet really runs at once (the process
+// table and the cgroups say so at its last READY), every figure is
+// measured, and nothing is left.
+func TestContainerFleetRunsAtOnce(t *testing.T) {
+	a := needContainers(t)
+	res := runAtOnce(t, Options{Guest: a, Containers: 4, Steps: []int{1, 2, 4}, Window: 500 * time.Millisecond})
 	if res.Fit[event.Container] == nil || len(res.Goals) != 3 {
 		t.Errorf("no fit or goals: %+v %+v", res.Fit, res.Goals)
 	}
@@ -398,14 +405,7 @@ func TestVMFleetInL1(t *testing.T) {
 	}
 	t.Run("at once", func(t *testing.T) {
 		// In L1 the clock runs ahead under load: generous bounds.
-		opt := Options{Guest: a, VMs: 2, Containers: 2, Steps: []int{1, 2}, Window: time.Second, Timeout: 10 * time.Minute, Emulated: true}
-		fc := &fleetCensus{t: t, full: map[string]census{}, plan: opt.Plan()}
-		res, err := Run(context.Background(), opt, fc.sink)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fc.check(t)
-		checkFleets(t, res)
+		res := runAtOnce(t, Options{Guest: a, VMs: 2, Containers: 2, Steps: []int{1, 2}, Window: time.Second, Timeout: 10 * time.Minute, Emulated: true})
 		for _, s := range res.Steps {
 			if s.VM.TouchedBytes == 0 {
 				t.Errorf("step %d: the VMMs reported no touched guest RAM", s.Index)
