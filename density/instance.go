@@ -61,16 +61,24 @@ func start(ctx context.Context, opt Options, kind Kind, index int, t0 time.Time,
 		} else {
 			err = in.runContainer(ctx, opt, markReady)
 		}
+		// Its context is only ever cancelled to stop it: by halt, or by
+		// the caller stopping the whole run (Ctrl-C, the lab's x).
+		stopped := in.stopping.Load() || ctx.Err() != nil
+		if stopped && errors.Is(err, context.Canceled) {
+			err = nil
+		}
 		in.mu.Lock()
 		defer in.mu.Unlock()
 		switch {
 		case in.err != nil:
 			// Already failed (not READY in time, say) and stopped for it.
+		case in.readyAt == 0 && stopped:
+			in.err = errors.New("stopped before it was READY")
 		case in.readyAt == 0 && err == nil:
 			in.err = errors.New("ended without a READY line")
 		case in.readyAt == 0:
 			in.err = err
-		case !in.stopping.Load():
+		case !stopped:
 			// Up, then gone before it was stopped.
 			if err == nil {
 				err = errors.New("ended on its own before it was stopped")
@@ -112,8 +120,8 @@ func (in *instance) runVM(ctx context.Context, opt Options, ready func()) error 
 	in.mu.Lock()
 	in.touched = res.Memory.TouchedBytes
 	in.mu.Unlock()
-	if in.stopping.Load() && errors.Is(err, context.Canceled) {
-		return nil
+	if errors.Is(err, context.Canceled) {
+		return err // a stop (see start)
 	}
 	if err != nil && len(res.ConsoleTail) > 0 {
 		err = fmt.Errorf("%w; console tail: %s", err, strings.Join(tail.Last(res.ConsoleTail, 3), " | "))
@@ -154,9 +162,6 @@ func (in *instance) runContainer(ctx context.Context, opt Options, ready func())
 		opt.override(event.Container, in.index, nil, &spec)
 	}
 	res, err := container.Run(ctx, spec)
-	if in.stopping.Load() && errors.Is(err, context.Canceled) {
-		return nil
-	}
 	if err == nil {
 		err = fmt.Errorf("the container ended: %s, exit code %d", res.Reason, res.ExitCode)
 	}
