@@ -297,6 +297,27 @@ func TestCancelMidStartLeavesNothing(t *testing.T) {
 	assertGone(t, res)
 }
 
+// Stopped during its window (the lab's x): nothing is left, and no
+// instance that was up is reported as failed.
+func TestStopDuringWindowIsNoFailure(t *testing.T) {
+	a := needContainers(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sink := func(ev event.Event) {
+		if l, ok := ev.(event.Log); ok && strings.Contains(l.Msg, "idle for") {
+			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+		}
+	}
+	res, err := Run(ctx, Options{Guest: a, Containers: 4, Window: time.Minute}, sink)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if f := res.Steps[0].Container; f.Ready != 4 || f.Failed != 0 {
+		t.Errorf("stopped in its window: %+v", f)
+	}
+	assertGone(t, res)
+}
+
 // kill -9 of the process running a fleet while it starts: no process
 // outlives it (Pdeathsig), and what its containers left on the host
 // (state, cgroups) is removed by the next start (CleanupStaleRuns).

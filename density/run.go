@@ -156,7 +156,9 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 	for i, in := range live {
 		cpu[in] = in.cpu() - cpu0[i]
 		m, err := in.memory()
-		if err != nil && in.failure() == nil {
+		// A run stopped during the window (Ctrl-C, the lab's x) takes
+		// what it can read: its instances are already going.
+		if err != nil && in.failure() == nil && stepCtx.Err() == nil {
 			in.fail(fmt.Errorf("measure its memory: %w", err))
 		}
 		mem[in] = m
