@@ -312,8 +312,8 @@ func TestStopDuringWindowIsNoFailure(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
-	if f := res.Steps[0].Container; f.Ready != 4 || f.Failed != 0 {
-		t.Errorf("stopped in its window: %+v", f)
+	if f := res.Steps[0].Container; f.Ready != 4 || f.Failed != 0 || f.MemoryBytes != 0 || f.IdleCPUNS != 0 {
+		t.Errorf("stopped in its window (READY, no failure, nothing half-measured): %+v", f)
 	}
 	assertGone(t, res)
 }

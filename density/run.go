@@ -153,17 +153,20 @@ func runStep(ctx context.Context, opt Options, index, steps int, step Step, sink
 	sr.WindowNS = int64(window)
 	cpu := map[*instance]time.Duration{}
 	mem := map[*instance]uint64{}
-	for i, in := range live {
-		cpu[in] = in.cpu() - cpu0[i]
-		m, err := in.memory()
-		// A run stopped during the window (Ctrl-C, the lab's x) takes
-		// what it can read: its instances are already going.
-		if err != nil && in.failure() == nil && stepCtx.Err() == nil {
-			in.fail(fmt.Errorf("measure its memory: %w", err))
+	// A run stopped during the window (Ctrl-C, the lab's x) measures no
+	// memory or CPU: its instances are already going, and half-gone
+	// processes would give made-up figures. Its READY times stand.
+	if stepCtx.Err() == nil {
+		for i, in := range live {
+			cpu[in] = max(in.cpu()-cpu0[i], 0)
+			m, err := in.memory()
+			if err != nil && in.failure() == nil {
+				in.fail(fmt.Errorf("measure its memory: %w", err))
+			}
+			mem[in] = m
 		}
-		mem[in] = m
+		sr.MemAvailableDuring, _ = host.MemAvailable()
 	}
-	sr.MemAvailableDuring, _ = host.MemAvailable()
 
 	// Same-page merging gets a window of its own, after the step's figures
 	// were taken, so that they compare with the other steps'.

@@ -173,7 +173,7 @@ func (m Model) fleetHalf(side event.Side, fk *fleetKind, w, h int) string {
 		}
 	}
 	lines = append(lines, m.mark(lookMemory, memLine), m.mark(lookReady, timeLine))
-	if f := fk.measured; f != nil && m.fleet.window > 0 {
+	if f := fk.measured; f != nil && m.fleet.window > 0 && f.MemoryBytes > 0 { // 0: stopped before its window ended
 		lines = append(lines, m.st.dim.Render(fmt.Sprintf("measured at the end: %s in all, idle CPU %.1f%% of one CPU",
 			sizeText(f.MemoryBytes), 100*float64(f.IdleCPUNS)/float64(m.fleet.window))))
 	}
