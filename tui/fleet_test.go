@@ -54,23 +54,35 @@ func TestFleetTilesTotalsAndStop(t *testing.T) {
 	}
 }
 
+// The fleet view's screens: a hand-written stream with a failing container,
+// and a real recording of f in nested mode (4 VMs, 8 containers, stopped in
+// its window).
 func TestGoldenFleet(t *testing.T) {
-	for _, size := range [][2]int{{120, 40}, {80, 24}} {
-		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			m := testModel(t, &scripted{fleet: stream(t, "fleet.handwritten.jsonl")}, size[0], size[1])
-			tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
-			t.Cleanup(func() { _ = tm.Quit() })
-			tm.Type("f")
-			teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("4 of 4 READY")) },
-				teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-			tm.Type("x")
-			teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("fleet stopped")) },
-				teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-			if err := tm.Quit(); err != nil {
-				t.Fatal(err)
-			}
-			final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
-			teatest.RequireEqualOutput(t, []byte(final.View()))
-		})
+	for _, c := range []struct{ name, stream string }{
+		{"handwritten", "fleet.handwritten.jsonl"},
+		{"recorded", "fleet-nested.recorded.jsonl"},
+	} {
+		for _, size := range [][2]int{{120, 40}, {80, 24}} {
+			t.Run(fmt.Sprintf("%s/%dx%d", c.name, size[0], size[1]), func(t *testing.T) { goldenFleet(t, c.stream, size) })
+		}
 	}
+}
+
+// goldenFleet presses f, waits for the VMs to be all READY, presses x,
+// waits for the stop, and compares the screen.
+func goldenFleet(t *testing.T, name string, size [2]int) {
+	m := testModel(t, &scripted{fleet: stream(t, name)}, size[0], size[1])
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
+	t.Cleanup(func() { _ = tm.Quit() })
+	tm.Type("f")
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("4 of 4 READY")) },
+		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	tm.Type("x")
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("fleet stopped")) },
+		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+	teatest.RequireEqualOutput(t, []byte(final.View()))
 }
