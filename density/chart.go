@@ -47,7 +47,7 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		name, title, ylabel string
 		y                   func(f *Fleet) float64
 	}{
-		{ChartMemory, TitleMemory, "MiB in total (VMs: PSS of the VMM processes; containers: cgroup memory)",
+		{ChartMemory, TitleMemory, "MiB, all instances (VMs: VMM PSS; containers: cgroups)",
 			func(f *Fleet) float64 { return float64(f.MemoryBytes) / (1 << 20) }},
 		{ChartReady, TitleReady, timeLabel(res), func(f *Fleet) float64 { return float64(f.LastReadyNS) / 1e6 }},
 	}
@@ -59,7 +59,7 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		p.Legend.Top, p.Legend.Left = true, true
 		p.X.Label.Text = "N instances running at once"
 		p.Y.Label.Text = c.ylabel
-		p.Y.Min = 0
+		p.X.Min, p.Y.Min = 0, 0
 		drawn := 0
 		for i, kind := range []Kind{event.Container, event.VM} {
 			var pts plotter.XYs
