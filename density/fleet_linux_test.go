@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 
 // needContainers skips (or fails under make test) without root or a built
 // rootfs.
-func needContainers(t *testing.T) guest.Artifacts {
+func needContainers(t *testing.T) guest.Artifacts { return needContainersB(t) }
+
+func needContainersB(t testing.TB) guest.Artifacts {
 	t.Helper()
 	testutil.Root(t)
 	return testutil.Guest(t)
