@@ -41,6 +41,8 @@ func (n *Nested) Fleet(ctx context.Context, vms, containers int, sink event.Sink
 	}()
 	job := nested.Job{Args: []string{"density", "--vms=" + strconv.Itoa(vms), "--containers=" + strconv.Itoa(containers),
 		"--steps=1", "--window=" + density.MaxWindow.String(), "--format=json"}, Sink: sink, Stop: stop}
+	stderr := tail.New(4 << 10)
+	job.Stdout, job.Stderr = io.Discard, stderr
 	code, err := n.l1.Run(context.WithoutCancel(ctx), job)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
@@ -48,8 +50,8 @@ func (n *Nested) Fleet(ctx context.Context, vms, containers int, sink event.Sink
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if code != 0 {
-		return fmt.Errorf("fleet: twinboot density in the lab machine exited with status %d", code)
+	if err := innerOutcome(code, stderr, "density", true); err != nil {
+		return fmt.Errorf("fleet: %w", err)
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ import (
 // with one small tile per instance as each becomes READY, with running
 // totals for both kinds side by side; `x` stops them all.
 
-// Defaults for Options.FleetVMs and FleetContainers.
+// Defaults for Options.FleetVMs and FleetContainers (twinboot lab's
+// --fleet-vms and --fleet-containers say the same).
 const (
 	defaultFleetVMs        = 4
 	defaultFleetContainers = 8
