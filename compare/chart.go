@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/outfile"
@@ -109,21 +110,27 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 }
 
 // footer is the second title line of every chart.
-func footer(res Results) string {
+func footer(res Results) string { return ChartFooter(res.Host, res.Outer, res.Created, res.Emulated) }
+
+// ChartFooter is the second title line of every chart twinboot draws: the
+// host (in nested mode, the real machine and its lab machine), the date and
+// the mode, so that a chart lifted into a slide still says where its
+// figures come from.
+func ChartFooter(h Host, outer *Host, created time.Time, emulated bool) string {
 	mode := host.ModeNative
-	if res.Emulated {
+	if emulated {
 		mode = "emulated (nested mode: timings not comparable with native ones)"
 	}
-	host := res.Host.Hostname
-	if res.Host.KernelRelease != "" {
-		host += ", Linux " + res.Host.KernelRelease
+	where := h.Hostname
+	if h.KernelRelease != "" {
+		where += ", Linux " + h.KernelRelease
 	}
-	if o := res.Outer; o != nil {
+	if o := outer; o != nil {
 		// Nested mode: the figures come from the lab machine, which has no
 		// name of its own; say which real machine ran it.
-		host = fmt.Sprintf("%s (Linux %s), inside its nested-mode lab machine (Linux %s)", o.Hostname, o.KernelRelease, res.Host.KernelRelease)
+		where = fmt.Sprintf("%s (Linux %s), inside its nested-mode lab machine (Linux %s)", o.Hostname, o.KernelRelease, h.KernelRelease)
 	}
-	return fmt.Sprintf("host %s · %s\nmode %s", host, res.Created.UTC().Format("2006-01-02 15:04 UTC"), mode)
+	return fmt.Sprintf("host %s · %s\nmode %s", where, created.UTC().Format("2006-01-02 15:04 UTC"), mode)
 }
 
 func newPlot(title, foot string) *plot.Plot {

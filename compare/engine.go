@@ -51,14 +51,7 @@ var ErrSideFailed = errors.New("a side failed")
 
 func (o Options) withDefaults() Options {
 	if o.Kernel == "" {
-		// The ELF vmlinux with its PVH note: both our hypervisor and QEMU
-		// enter it directly, skipping the bzImage's decompressor, which is
-		// time neither side's design is about (about 1 s of 3.3 s for
-		// QEMU under TCG here).
-		o.Kernel = o.Guest.Vmlinux
-		if o.Kernel == "" {
-			o.Kernel = o.Guest.BzImage
-		}
+		o.Kernel = o.Guest.VMKernel()
 	}
 	if o.Initrd == "" {
 		o.Initrd = o.Guest.Initramfs

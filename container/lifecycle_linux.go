@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
+	"github.com/twinboot/twinboot/internal/host"
 )
 
 // The OCI lifecycle: create, start, state, kill, delete, as the
@@ -371,21 +372,8 @@ func (c *Container) initAlive() bool {
 	if o.Pid <= 0 {
 		return false
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(o.Pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
-		return false
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	return err == nil && start == o.PidStart
+	st, err := host.ReadProcStat(o.Pid)
+	return err == nil && st.State != "Z" && st.State != "X" && st.StartTicks == o.PidStart
 }
 
 // State is the runtime-spec's state of the container.

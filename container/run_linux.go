@@ -75,6 +75,7 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 		return res, err
 	}
 	res.CgroupVersion = cg.version
+	s.Events.Emit(Cgroup{ID: res.ID, Version: cg.version, Memory: cg.memDir})
 	ph.mark(PhaseCgroupReady, ctinit.MonotonicNow())
 
 	r := &runner{s: s, cfg: cfg, cg: cg, ph: ph, st: st, overlay: overlay, rootfs: cfg.Rootfs}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/twinboot/twinboot/internal/host"
 )
 
 // StateRoot holds one directory per running container: its record and its
@@ -197,21 +199,8 @@ func ownerAlive(pid int, start uint64) bool {
 // ticks since boot: with the PID it names one process for the life of the
 // machine.
 func processStart(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	// The command name (field 2) may hold spaces; fields restart after ')'.
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64)
+	st, err := host.ReadProcStat(pid)
+	return st.StartTicks, err
 }
 
 // chownTree gives the overlay directories to the user namespace's root, who

@@ -93,11 +93,12 @@ func TestLanguagesMatch(t *testing.T) {
 	}
 }
 
-// labKeys is the lab's key map (issue 7; tui.Keys as it stands, without the
+// labKeys is the lab's key map (issue 7, and the fleet view's f and x of
+// issue 14; tui.Keys as it stands, without the
 // arrow and ctrl+c aliases). docs cannot import tui, since tui imports docs,
 // so this list is the contract: a lesson may only tell the learner to press a
 // key that is here.
-var labKeys = []string{"r", "b", "s", "tab", "l", "n", "p", "e", "L", "?", "q"}
+var labKeys = []string{"r", "b", "s", "tab", "l", "n", "p", "e", "L", "?", "q", "f", "x"}
 
 func TestKeysAreLabKeys(t *testing.T) {
 	forEachStep(t, func(where string, s Step) {

@@ -93,6 +93,11 @@ type Config struct {
 	// ID names this VM; each NIC's MAC address is derived from it (and the
 	// card's index) unless NIC.MAC is set.
 	ID string `json:"id,omitempty"`
+	// Mergeable offers guest RAM to the kernel's same-page merging
+	// (madvise MADV_MERGEABLE): with /sys/kernel/mm/ksm/run on, ksmd may
+	// merge its identical pages with other VMs'. Off by default: KSM costs
+	// CPU, and merged pages are a side channel between guests.
+	Mergeable bool `json:"mergeable,omitempty"`
 }
 
 // Disk is one virtio-blk disk: a raw image file (`mke2fs -t ext4 -d DIR

@@ -25,7 +25,8 @@ type guestMemory struct {
 	whole []byte // mem plus the guard pages, for munmap
 }
 
-func newGuestMemory(size uint64) (*guestMemory, error) {
+// mergeable marks it for KSM (see Config.Mergeable).
+func newGuestMemory(size uint64, mergeable bool) (*guestMemory, error) {
 	whole, err := unix.Mmap(-1, 0, int(size)+2*pageSize, unix.PROT_NONE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
@@ -35,6 +36,12 @@ func newGuestMemory(size uint64) (*guestMemory, error) {
 	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 		unix.Munmap(whole)
 		return nil, fmt.Errorf("make guest RAM writable: %w", err)
+	}
+	if mergeable {
+		if err := unix.Madvise(mem, unix.MADV_MERGEABLE); err != nil {
+			unix.Munmap(whole)
+			return nil, fmt.Errorf("madvise(MADV_MERGEABLE) on guest RAM (a kernel without CONFIG_KSM?): %w", err)
+		}
 	}
 	return &guestMemory{mem: mem, whole: whole}, nil
 }

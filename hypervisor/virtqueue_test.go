@@ -28,7 +28,7 @@ type testDriver struct {
 
 func newTestMemory(t testing.TB, size uint64) *guestMemory {
 	t.Helper()
-	m, err := newGuestMemory(size)
+	m, err := newGuestMemory(size, false)
 	if err != nil {
 		t.Fatal(err)
 	}

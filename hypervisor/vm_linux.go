@@ -66,7 +66,7 @@ func machine(cfg Config, memSize uint64) (vm *VM, err error) {
 	// Memory first: adding a memory slot once the in-kernel irqchip exists
 	// costs 6-10 ms here (KVM waits for readers of the old slot list to
 	// finish), against 0.2 ms before it.
-	if vm.mem, err = newGuestMemory(memSize); err != nil {
+	if vm.mem, err = newGuestMemory(memSize, vm.cfg.Mergeable); err != nil {
 		return vm, err
 	}
 	if err = vm.mem.register(vmfd); err != nil {

@@ -29,6 +29,11 @@ type Engine interface {
 	// the terminal. An engine that cannot open a shell on this host returns
 	// an error saying why; the lab shows it.
 	Shell(ctx context.Context, side event.Side) (Shell, error)
+	// Fleet starts vms VMs and containers containers at once (package
+	// density), emits density's events as each becomes READY, keeps them up
+	// and idle until ctx is cancelled, then stops them all and returns once
+	// every one is gone.
+	Fleet(ctx context.Context, vms, containers int, sink event.Sink) error
 	// Export writes res as JSON, CSV and charts into dir and returns the
 	// paths written.
 	Export(ctx context.Context, res compare.Results, dir string) ([]string, error)

@@ -96,21 +96,29 @@ func InL1(ctx context.Context, l *nested.L1, job nested.Job, sink event.Sink) (c
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var innerErr error
-	if code != 0 {
-		msg := strings.TrimPrefix(stderr.Join(1), "twinboot "+job.Args[0]+": ")
-		if msg == "" {
-			msg = fmt.Sprintf("exit status %d", code)
-		}
-		innerErr = fmt.Errorf("inside the nested-mode lab machine: %s", msg)
-	}
+	innerErr := innerOutcome(code, stderr, job.Args[0], res != nil)
 	if res == nil {
-		if innerErr == nil {
-			innerErr = errors.New("inside the nested-mode lab machine: the run sent no results")
-		}
 		return compare.Results{}, innerErr
 	}
 	return *res, innerErr
+}
+
+// innerOutcome is the error of a twinboot command run in L1 that exited
+// with code, its stderr's last line saying why; got says whether it sent
+// its results (a failed run may still have).
+func innerOutcome(code int, stderr *tail.Buffer, command string, got bool) error {
+	var err error
+	if code != 0 {
+		msg := strings.TrimPrefix(stderr.Join(1), "twinboot "+command+": ")
+		if msg == "" {
+			msg = fmt.Sprintf("exit status %d", code)
+		}
+		err = fmt.Errorf("inside the nested-mode lab machine: %s", msg)
+	}
+	if !got && err == nil {
+		err = errors.New("inside the nested-mode lab machine: the run sent no results")
+	}
+	return err
 }
 
 // fromL1 labels results measured in L1.

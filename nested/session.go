@@ -10,13 +10,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/twinboot/twinboot/internal/event"
+	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/internal/reexec"
 )
 
@@ -269,27 +269,8 @@ func (s *Session) next(ctx context.Context, doing string) (frame, error) {
 
 // processCPU returns the user and system time pid has used so far, or 0.
 func processCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	// Fields 14 and 15 of stat(5), utime and stime, in clock ticks; Linux
-	// reports them at USER_HZ, which is 100 on every architecture Go targets
-	// for this.
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return time.Duration(ut+st) * (time.Second / 100)
+	st, _ := host.ReadProcStat(pid)
+	return st.CPU
 }
 
 func exitText(err error) string {

@@ -9,6 +9,15 @@ import (
 
 // apply folds one engine event into the model.
 func (m *Model) apply(ev event.Event) {
+	if m.fleet.apply(ev) {
+		return
+	}
+	if f, ok := ev.(event.Failure); ok && m.job != nil && m.job.kind == jobFleet {
+		// One instance of the fleet failed: its tile says so; the VM and
+		// container panes belong to r.
+		m.status = f.Err
+		return
+	}
 	switch e := ev.(type) {
 	case event.Phase:
 		if s := m.side(e.Side); s != nil {

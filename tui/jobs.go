@@ -17,6 +17,7 @@ const (
 	jobRun
 	jobBench
 	jobExport
+	jobFleet
 )
 
 func (k jobKind) String() string {
@@ -27,6 +28,8 @@ func (k jobKind) String() string {
 		return "bench"
 	case jobExport:
 		return "export"
+	case jobFleet:
+		return "fleet"
 	}
 	return "idle"
 }

@@ -29,6 +29,9 @@ type Options struct {
 	Renderer *lipgloss.Renderer
 	// AutoRun starts a run as soon as the lab opens.
 	AutoRun bool
+	// FleetVMs and FleetContainers are what `f` starts (4 and 8 when
+	// zero).
+	FleetVMs, FleetContainers int
 }
 
 // Model is the lab's bubbletea model.
@@ -59,6 +62,7 @@ type Model struct {
 	errLine string  // last failure not tied to a side
 
 	lessons lessonsState
+	fleet   fleetState
 
 	quitting bool
 }
@@ -80,6 +84,12 @@ func New(ctx context.Context, engine lab.Engine, opts Options) Model {
 	if opts.Lang == "" {
 		opts.Lang = "en"
 	}
+	if opts.FleetVMs <= 0 {
+		opts.FleetVMs = defaultFleetVMs
+	}
+	if opts.FleetContainers <= 0 {
+		opts.FleetContainers = defaultFleetContainers
+	}
 	m := Model{
 		engine:   engine,
 		opts:     opts,
@@ -95,6 +105,7 @@ func New(ctx context.Context, engine lab.Engine, opts Options) Model {
 		height:   40,
 	}
 	m.help = m.st.help()
+	m.fleet = newFleetState(m.keys.Quit)
 	if r := opts.Info.ModeReason; r != "" {
 		m.status = "mode " + opts.Info.Mode + ": " + r
 	}
@@ -217,6 +228,15 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Export):
 		return m, m.start(jobExport)
+	case key.Matches(msg, k.Fleet):
+		return m, m.start(jobFleet)
+	case key.Matches(msg, m.fleet.keys.Stop):
+		if m.job != nil && m.job.kind == jobFleet {
+			m.job.cancel()
+			m.status = "stopping the fleet: every VM and container is being stopped and removed…"
+		} else {
+			m.status = "no fleet is running: press f to start one"
+		}
 	case key.Matches(msg, k.Lessons):
 		m.lessons.open = !m.lessons.open
 	case key.Matches(msg, k.Language):
@@ -240,6 +260,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case msg.Type == tea.KeyEsc:
 		m.lessons.open = false
 		m.help.ShowAll = false
+		m.fleet.open = false
 	}
 	return m, nil
 }
@@ -270,6 +291,14 @@ func (m *Model) start(kind jobKind) tea.Cmd {
 		fn = func(ctx context.Context, sink event.Sink) ([]string, error) { return nil, eng.Bench(ctx, runs, sink) }
 		m.bench = benchState{active: true, total: runs}
 		m.status = fmt.Sprintf("benchmarking %d runs…", runs)
+	case jobFleet:
+		vms, cts := m.opts.FleetVMs, m.opts.FleetContainers
+		fn = func(ctx context.Context, sink event.Sink) ([]string, error) {
+			return nil, eng.Fleet(ctx, vms, cts, sink)
+		}
+		m.fleet.reset(vms, cts)
+		m.lessons.open = false
+		m.status = fmt.Sprintf("starting %d VMs and %d containers at once; x stops them all", vms, cts)
 	case jobExport:
 		if m.results == nil {
 			m.status = "nothing to export yet: press r and wait for the run to finish"
@@ -293,6 +322,9 @@ func (m Model) jobDone(msg jobDoneMsg) (tea.Model, tea.Cmd) {
 	}
 	m.job = nil
 	m.bench.active = false
+	if msg.j.kind == jobFleet {
+		m.fleet.running = false
+	}
 	switch {
 	case msg.err != nil && errors.Is(msg.err, context.Canceled):
 		m.status = fmt.Sprintf("%s stopped", msg.j.kind)

@@ -92,6 +92,9 @@ func (b *blocking) Run(ctx context.Context, sink event.Sink) error {
 	return ctx.Err()
 }
 func (b *blocking) Bench(ctx context.Context, _ int, sink event.Sink) error { return b.Run(ctx, sink) }
+func (b *blocking) Fleet(ctx context.Context, _, _ int, sink event.Sink) error {
+	return b.Run(ctx, sink)
+}
 func (b *blocking) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell in this test")
 }
@@ -189,7 +192,18 @@ func TestReplayRefusesWhatItCannotDo(t *testing.T) {
 // scripted plays fixed streams for Run and Bench and records exports.
 type scripted struct {
 	run, bench []event.Event
-	exported   string
+	// fleet is played by Fleet, which then holds the fleet up until it is
+	// stopped, as a real one does.
+	fleet    []event.Event
+	exported string
+}
+
+func (s *scripted) Fleet(ctx context.Context, _, _ int, sink event.Sink) error {
+	if err := (&lab.Replay{Events: s.fleet}).Run(ctx, sink); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 func (s *scripted) Run(ctx context.Context, sink event.Sink) error {

@@ -26,6 +26,9 @@ func (m Model) View() string {
 	status := m.statusView(w)
 	m.help.Width = w
 	helpView := m.help.View(m.keys)
+	if m.fleet.open {
+		helpView = m.help.View(m.fleet.keys)
+	}
 	// With the lessons open the strip shrinks to its compact form: the
 	// panel needs the rows, and the figures stay on screen.
 	strip := m.stripView(w, compact || m.lessons.open)
@@ -44,9 +47,14 @@ func (m Model) View() string {
 
 	paneH := max(h-fixed, 6)
 	leftW := w / 2
-	panes := lipgloss.JoinHorizontal(lipgloss.Top,
-		m.paneView(&m.vm, leftW, paneH, compact),
-		m.paneView(&m.ct, w-leftW, paneH, compact))
+	var panes string
+	if m.fleet.open {
+		panes = m.fleetView(w, paneH)
+	} else {
+		panes = lipgloss.JoinHorizontal(lipgloss.Top,
+			m.paneView(&m.vm, leftW, paneH, compact),
+			m.paneView(&m.ct, w-leftW, paneH, compact))
+	}
 
 	parts := []string{header, panes}
 	if lessons != "" {

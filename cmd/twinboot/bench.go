@@ -64,11 +64,16 @@ func resultsWriter(format string) (func(io.Writer, compare.Results) error, error
 	return nil, usagef("unknown format %q (want table, json or csv)", format)
 }
 
-// writeResults writes to path, or to stdout when path is empty. A file is
-// written whole or not at all.
+// writeResults writes to path, or to stdout when path is empty.
 func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
+	return writeFile(path, stdout, func(w io.Writer) error { return write(w, res) })
+}
+
+// writeFile writes with write to path, or to stdout when path is empty. A
+// file is written whole or not at all (internal/outfile).
+func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" {
-		return write(stdout, res)
+		return write(stdout)
 	}
-	return outfile.Write(path, func(w io.Writer) error { return write(w, res) })
+	return outfile.Write(path, write)
 }

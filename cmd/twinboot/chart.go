@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/density"
 )
 
 func chartCmd() *cobra.Command {
@@ -14,7 +16,8 @@ func chartCmd() *cobra.Command {
 		Use:   "chart results.json [--out DIR] [--format svg,png]",
 		Short: "Draw SVG/PNG charts from a results file",
 		Long: "Draw the charts of a results file (from `run --json` or `bench --format json`):\n" +
-			"boot phases, memory, and the distribution of time to READY.",
+			"boot phases, memory, and the distribution of time to READY; of a density results file\n" +
+			"(from `density --format json`): memory against N and time to all-READY against N.",
 		Args: func(_ *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -32,15 +35,28 @@ func chartCmd() *cobra.Command {
 		if err != nil {
 			return usagef("--format: %v", err)
 		}
-		res, err := compare.ReadResultsFile(args[0])
-		if err != nil {
-			return err
-		}
-		files, err := compare.Charts(res, out, fmts)
+		files, err := charts(args[0], out, fmts)
 		for _, f := range files {
 			fmt.Fprintln(cmd.OutOrStdout(), f)
 		}
 		return err
 	}
 	return cmd
+}
+
+// charts draws the charts of a results file: a density one, or a run's or
+// bench's.
+func charts(path, dir string, formats []string) ([]string, error) {
+	if b, err := os.ReadFile(path); err == nil && density.IsResults(b) {
+		res, err := density.ReadResultsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return density.Charts(res, dir, formats)
+	}
+	res, err := compare.ReadResultsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return compare.Charts(res, dir, formats)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/density"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/internal/host"
@@ -55,6 +56,9 @@ func labCmd() *cobra.Command {
 	fs.DurationVar(&replayDelay, "replay-delay", 40*time.Millisecond, "pause between replayed events")
 	fs.StringVar(&record, "record", "", "also write every event of the session to this file (JSON lines)")
 	fs.BoolVar(&noAutorun, "no-autorun", false, "do not start a run when the lab opens")
+	var fleetVMs, fleetCts int
+	fs.IntVar(&fleetVMs, "fleet-vms", 4, "VMs the fleet view (f) starts at once")
+	fs.IntVar(&fleetCts, "fleet-containers", 8, "containers the fleet view (f) starts at once")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if lang != "en" && lang != "ko" {
 			return usagef("--lang %q: want en or ko", lang)
@@ -62,13 +66,17 @@ func labCmd() *cobra.Command {
 		if runs < 1 {
 			return usagef("--runs must be at least 1, got %d", runs)
 		}
+		if err := (density.Options{VMs: fleetVMs, Containers: fleetCts}).Validate(); err != nil {
+			return usagef("--fleet-vms, --fleet-containers: %v", err)
+		}
 		if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 			return errors.New("the lab needs a terminal (stdin and stdout); for scripts use `twinboot run` or `twinboot bench`")
 		}
 		if exportDir == "" {
 			exportDir = filepath.Join(guest.BuildDir(), "results", "lab-"+time.Now().Format("20060102-150405"))
 		}
-		opts := tui.Options{BenchRuns: runs, ExportDir: exportDir, Lang: lang, Lessons: tui.DocsLessons, AutoRun: !noAutorun}
+		opts := tui.Options{BenchRuns: runs, ExportDir: exportDir, Lang: lang, Lessons: tui.DocsLessons, AutoRun: !noAutorun,
+			FleetVMs: fleetVMs, FleetContainers: fleetCts}
 		ctx, stop := signalContext()
 		defer stop()
 

@@ -29,6 +29,7 @@ func commands() []*cobra.Command {
 		labCmd(),
 		runCmd(),
 		benchCmd(),
+		densityCmd(),
 		vmCmd(),
 		ctCmd(),
 		chartCmd(),

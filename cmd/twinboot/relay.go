@@ -114,6 +114,10 @@ func commandLine(cmd *cobra.Command, args []string) (line []string, files []nest
 // the same way for all of them.
 func intoL1(f *pflag.Flag) (arg string, files []nested.File) {
 	v := f.Value.String()
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		// "1,2,4", which Set reads back, not String's "[1,2,4]".
+		v = strings.Join(sv.GetSlice(), ",")
+	}
 	if hf, ok := f.Value.(hostFiles); ok {
 		// A flag that names several host files (--disk) points them at
 		// their copies itself.

@@ -18,6 +18,7 @@ const (
 	modeExit     = report.ModeExit
 	modePoweroff = report.ModePoweroff
 	modeShell    = report.ModeShell
+	modeIdle     = report.ModeIdle
 )
 
 const defaultSyscalls = report.DefaultSyscalls
@@ -48,7 +49,7 @@ func main() {
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff or shell (default from twinboot.mode= on the kernel command line, else exit)")
+	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff, shell or idle (default from twinboot.mode= on the kernel command line, else exit)")
 	syscalls := fs.Int(report.SettingSyscalls, defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
 	diskbench := fs.String(report.SettingDiskbench, "", "after READY, measure this disk or file (sequential read and write, 4 KiB random reads) and print a TWINBOOT-DISKBENCH line; it is overwritten (default from twinboot.diskbench=)")
 	if err := fs.Parse(args); err != nil {
@@ -100,7 +101,7 @@ func run(args []string) int {
 		*diskbench = params[report.SettingDiskbench]
 	}
 	switch *mode {
-	case modeExit, modePoweroff, modeShell:
+	case modeExit, modePoweroff, modeShell, modeIdle:
 	default:
 		noteErr(&r, "mode", fmt.Errorf("unknown mode %q; using %q", *mode, modeExit))
 		*mode = modeExit
@@ -130,6 +131,13 @@ func run(args []string) int {
 
 	if *diskbench != "" {
 		printDiskBench(diskBench(*diskbench))
+	}
+	if *mode == modeIdle {
+		idle()
+		if pid1 && ownKernel {
+			return finish(modePoweroff, pid1, 0)
+		}
+		return 0
 	}
 	if *mode == modeShell {
 		status := shell(pid1)

@@ -21,6 +21,10 @@ const (
 	ModeExit     = "exit"     // exit 0 (benchmarks, containers)
 	ModePoweroff = "poweroff" // end the VM: exit port, then reboot(2)
 	ModeShell    = "shell"    // exec busybox sh on the console (the lab)
+	// ModeIdle prints READY and then waits, doing nothing, until SIGTERM or
+	// SIGINT (a container's end) or until the VM is stopped from outside:
+	// an instance that is up and idle, as twinboot density measures it.
+	ModeIdle = "idle"
 )
 
 // Path is the probe's path in the initramfs and in the container's rootfs.

@@ -35,7 +35,8 @@ const stopGrace = 5 * time.Second
 // Run runs the VM cfg describes in a VMM process of its own and returns
 // what hypervisor.(*VM).Run would: the Result (zero, with Reason "", when
 // the VM could not even be made: hypervisor.New's error) and the error.
-// Events, Console and Input are relayed. Cancelling ctx stops the VM (the
+// Events, Console and Input are relayed; the first event is Started, which
+// names the VMM process. Cancelling ctx stops the VM (the
 // VMM still reports, and Run returns its Result with an error wrapping
 // context.Canceled); the VMM is killed if it does not end within a few
 // seconds, and it dies with this process in any case.
@@ -102,6 +103,7 @@ func Run(ctx context.Context, cfg hypervisor.Config) (hypervisor.Result, error) 
 		}()
 		defer inW.Close()
 	}
+	cfg.Events.Emit(Started{PID: cmd.Process.Pid})
 	req := request{Config: cfg, StartMonoNS: monoNow() - int64(time.Since(cfg.Start)),
 		Console: cfg.Console != nil, Input: cfg.Input != nil, Events: cfg.Events != nil}
 	err = json.NewEncoder(cfgW).Encode(req)

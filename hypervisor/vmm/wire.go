@@ -42,9 +42,23 @@ type Ended struct {
 
 func (Ended) Kind() string { return "vmm-ended" }
 
+// Started is the caller's first event of a run: the VMM process is up, and
+// PID names it. Its memory (smaps_rollup: the VMM and the guest RAM it has
+// touched) and its CPU time (/proc/<pid>/stat, every vCPU thread included)
+// are that one VM's, which is how twinboot density measures a fleet.
+type Started struct {
+	PID int `json:"pid"`
+}
+
+func (Started) Kind() string { return "vmm-started" }
+
 func init() {
 	event.Register(Ended{}.Kind(), func() event.Event { return &Ended{} })
+	event.Register(Started{}.Kind(), func() event.Event { return &Started{} })
 }
+
+// Value lets event.Decode hand back a value, not a pointer.
+func (e *Started) Value() event.Event { return *e }
 
 // Value lets event.Decode hand back a value, not a pointer.
 func (e *Ended) Value() event.Event { return *e }

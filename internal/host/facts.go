@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 )
 
@@ -65,18 +64,6 @@ func cpuinfo(path, key string) string {
 }
 
 func memTotalKB(path string) uint64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			n, _ := strconv.ParseUint(fields[1], 10, 64)
-			return n
-		}
-	}
-	return 0
+	n, _ := meminfoKB(path, "MemTotal")
+	return n
 }
