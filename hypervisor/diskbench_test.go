@@ -39,7 +39,10 @@ import (
 // It is a benchmark, so it is behind a build tag (the image travels into
 // L1 with the test binary, where an environment variable would not):
 //
-//	go test -tags diskbench ./hypervisor -run TestDiskBench -v -timeout 30m
+//	CGO_ENABLED=0 go test -tags diskbench ./hypervisor -run TestDiskBench -v -timeout 30m
+//
+// (CGO_ENABLED=0, as make sets it: the test binary goes into L1 as it is,
+// static; otherwise it is rebuilt there without the diskbench tag.)
 //
 // On a host without hardware KVM it runs in L1 and every figure is
 // emulated: compare the three with each other, never with native ones.
