@@ -1,0 +1,136 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// newLab builds a lab network that the test closes, also on failure.
+func newLab(t *testing.T, c Config) *Lab {
+	t.Helper()
+	l, err := New(c)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", c, err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return l
+}
+
+// sleeper is a process in a network namespace of its own, as a container's
+// init is: `sleep` started with CLONE_NEWNET. The test kills it at the end.
+func sleeper(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "120")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sleep in a new netns: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd.Process.Pid
+}
+
+func netnsOf(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/ns/net" }
+
+// listenIn opens a TCP listener inside the namespace at path, on ip, that
+// answers every connection with reply; it stays in that namespace.
+func listenIn(t *testing.T, path string, ip net.IP, reply string) string {
+	t.Helper()
+	var ln net.Listener
+	err := ns.WithNetNSPath(path, func(ns.NetNS) error {
+		var err error
+		ln, err = net.Listen("tcp4", net.JoinHostPort(ip.String(), "0"))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen in %s on %s: %v", path, ip, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(reply))
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// dialFrom connects from inside the namespace at path to addr and returns
+// what the far side said.
+func dialFrom(path, addr string) (string, error) {
+	var got string
+	err := ns.WithNetNSPath(path, func(ns.NetNS) error {
+		c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 64)
+		n, err := c.Read(b)
+		got = string(b[:n])
+		if n > 0 {
+			return nil
+		}
+		return err
+	})
+	return got, err
+}
+
+// netSnapshot is what a network namespace holds: its links, addresses and
+// routes, as text, sorted.
+func netSnapshot(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatalf("list links: %v", err)
+	}
+	for _, l := range links {
+		a := l.Attrs()
+		out = append(out, fmt.Sprintf("link %d %s %s master=%d flags=%v", a.Index, a.Name, l.Type(), a.MasterIndex, a.Flags))
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			t.Fatalf("list addresses of %s: %v", a.Name, err)
+		}
+		for _, ad := range addrs {
+			out = append(out, fmt.Sprintf("addr %s %s", a.Name, ad.IPNet))
+		}
+	}
+	routes, err := netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: 0}, 0)
+	if err != nil {
+		t.Fatalf("list routes: %v", err)
+	}
+	for _, r := range routes {
+		out = append(out, fmt.Sprintf("route %v dev=%d gw=%v src=%v table=%d proto=%d", r.Dst, r.LinkIndex, r.Gw, r.Src, r.Table, r.Protocol))
+	}
+	sort.Strings(out)
+	return out
+}
