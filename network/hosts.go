@@ -3,7 +3,8 @@ package network
 import (
 	"fmt"
 	"net"
-	"strings"
+
+	"github.com/twinboot/twinboot/guest/report"
 )
 
 // checkHostname accepts a hostname as the kernel's ip= word and /etc/hosts
@@ -21,45 +22,22 @@ func checkHostname(h string) error {
 	return nil
 }
 
-// Host is one name on the lab network.
-type Host struct {
-	Name string
-	IP   net.IP
-}
-
 // Hosts is every name on the lab network: the lab host first, then the
 // endpoints in the order they were reserved.
-func (l *Lab) Hosts() []Host {
-	hs := []Host{{LabHostName, l.host}}
+func (l *Lab) Hosts() []report.Host {
+	hs := []report.Host{{Name: LabHostName, IP: l.host.String()}}
 	for _, e := range l.Endpoints() {
-		hs = append(hs, Host{e.Hostname, e.Addr.IP})
+		hs = append(hs, report.Host{Name: e.Hostname, IP: e.Addr.IP.String()})
 	}
 	return hs
 }
 
-// HostsFile is the /etc/hosts both sides get: localhost, then every name.
-func HostsFile(hs []Host) string {
-	var b strings.Builder
-	b.WriteString("127.0.0.1\tlocalhost\n")
-	for _, h := range hs {
-		fmt.Fprintf(&b, "%s\t%s\n", h.IP, h.Name)
-	}
-	return b.String()
-}
+// HostsFile is the /etc/hosts every side gets (report.HostsFile).
+func (l *Lab) HostsFile() string { return report.HostsFile(l.Hosts()) }
 
-// HostsParam is the kernel command line parameter that carries the names
-// into a VM: twinboot.hosts=name=ip,name=ip. The probe writes /etc/hosts
-// from it (report.HostsFromCmdline).
-const HostsParam = "twinboot.hosts"
-
-// HostsWord is the twinboot.hosts= word for hs.
-func HostsWord(hs []Host) string {
-	parts := make([]string, len(hs))
-	for i, h := range hs {
-		parts[i] = h.Name + "=" + h.IP.String()
-	}
-	return HostsParam + "=" + strings.Join(parts, ",")
-}
+// HostsWord is the kernel command line word that carries the names into a
+// VM, whose probe writes its /etc/hosts from it.
+func (l *Lab) HostsWord() string { return report.ParamHosts + "=" + report.HostsValue(l.Hosts()) }
 
 // KernelIP is the ip= word that configures the VM's eth0 before its init
 // runs (the kernel's IP autoconfiguration, CONFIG_IP_PNP):

@@ -14,6 +14,7 @@ import (
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/lab"
 	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/network"
 )
 
 // The flags several commands share are declared here, once.
@@ -185,3 +186,31 @@ func innerArgs(fs *pflag.FlagSet) (args []string, files []nested.File) {
 	})
 	return args, files
 }
+
+// netFlags are --net and --subnet: put the side on a lab network of its
+// own (package network).
+type netFlags struct {
+	on     bool
+	subnet string
+}
+
+func (n *netFlags) add(fs *pflag.FlagSet, what string) {
+	fs.BoolVar(&n.on, "net", false, what+" on a private lab network of its own: a network namespace twinboot makes,\n"+
+		"with a bridge, the lab host at the subnet's first address, an address and /etc/hosts for each side\n"+
+		"(no uplink; the host's own network is never touched; removed at the end)")
+	fs.StringVar(&n.subnet, "subnet", "", "the lab network's IPv4 subnet, with --net (default "+network.DefaultSubnet+", or the next free /24 above it)")
+}
+
+// check refuses --subnet without --net and a bad subnet, before any slow
+// work.
+func (n *netFlags) check() error {
+	if n.subnet != "" && !n.on {
+		return usagef("--subnet needs --net")
+	}
+	if err := network.CheckConfig(n.config()); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+func (n *netFlags) config() network.Config { return network.Config{Subnet: n.subnet} }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/network"
 )
 
 func main() {
@@ -52,6 +53,9 @@ func rootCmd() *cobra.Command {
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			if ids, _ := container.CleanupStaleRuns(); len(ids) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what %d killed run(s) left behind: %s\n", len(ids), strings.Join(ids, ", "))
+			}
+			if nets, _ := network.CleanupStale(); len(nets) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed %d lab network(s) killed runs left behind: %s\n", len(nets), strings.Join(nets, ", "))
 			}
 		},
 	}
