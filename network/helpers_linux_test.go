@@ -13,14 +13,11 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/twinboot/twinboot/internal/testutil"
 )
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-}
+func needRoot(t *testing.T) { testutil.Root(t) }
 
 // newLab builds a lab network that the test closes, also on failure.
 func newLab(t *testing.T, c Config) *Lab {
@@ -133,4 +130,10 @@ func netSnapshot(t *testing.T) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// readInRoot reads a file of a container's root, as the container sees it.
+func readInRoot(pid int, rel string) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/root/" + rel)
+	return string(b), err
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/twinboot/twinboot/container"
 )
 
 const helperEnv = "TWINBOOT_NET_TEST_HELPER"
@@ -35,6 +37,7 @@ func TestMain(m *testing.M) {
 		os.Stdout.WriteString("ready " + l.Name() + "\n")
 		select {}
 	}
+	container.MaybeInit() // the test binary is the containers' init too
 	os.Exit(m.Run())
 }
 

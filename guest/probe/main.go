@@ -144,15 +144,17 @@ func run(args []string) int {
 	if *diskbench != "" {
 		printDiskBench(diskBench(*diskbench))
 	}
-	if *peer != "" {
-		measurePeer(*peer)
-	}
 	if *mode == modeServe {
-		status := serve(r)
+		// Serving starts before measuring a peer: two probes that each
+		// serve and measure the other must not wait on each other.
+		status := serve(r, *peer)
 		if !pid1 || !ownKernel {
 			return status
 		}
 		return finish(modePoweroff, pid1, status)
+	}
+	if *peer != "" {
+		measurePeer(*peer)
 	}
 	if *mode == modeShell {
 		status := shell(pid1)

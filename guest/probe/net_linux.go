@@ -27,19 +27,22 @@ func writeHosts(v string) error {
 }
 
 // serve answers the report over HTTP on every address until the probe is
-// stopped (the VM or the container ended by the host).
-func serve(r report.Report) int {
+// stopped (the VM or the container ended by the host); with a peer, it
+// measures it once it is serving.
+func serve(r report.Report, peer string) int {
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(report.ServePort))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: serve: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "probe: serving the report on :%d\n", report.ServePort)
-	if err := netprobe.Serve(ln, r); err != nil {
-		fmt.Fprintf(os.Stderr, "probe: serve: %v\n", err)
-		return 1
+	errc := make(chan error, 1)
+	go func() { errc <- netprobe.Serve(ln, r) }()
+	if peer != "" {
+		measurePeer(peer)
 	}
-	return 0
+	fmt.Fprintf(os.Stderr, "probe: serve: %v\n", <-errc)
+	return 1
 }
 
 // Peer measurement sizes: enough round trips for a median and a p99, and
