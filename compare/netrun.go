@@ -34,8 +34,8 @@ const (
 type NetOptions struct {
 	Options
 	Net network.Config
-	// Pings and StreamBytes size each path's measurement (defaults 200
-	// round trips and 32 MiB, the probe's own; see guest/probe).
+	// Pings and StreamBytes size each path's measurement (defaults
+	// report.DefaultPeerPings and DefaultPeerBytes).
 	Pings       int
 	StreamBytes int64
 }
@@ -87,10 +87,10 @@ var ErrPathFailed = errors.New("a lab network path failed")
 func RunNet(ctx context.Context, o NetOptions, sink event.Sink) (NetResults, error) {
 	o.Options = o.Options.withDefaults()
 	if o.Pings <= 0 {
-		o.Pings = 200
+		o.Pings = report.DefaultPeerPings
 	}
 	if o.StreamBytes <= 0 {
-		o.StreamBytes = 32 << 20
+		o.StreamBytes = report.DefaultPeerBytes
 	}
 	res := NetResults{Emulated: o.Emulated}
 	l, err := network.New(o.Net)
@@ -108,7 +108,8 @@ func RunNet(ctx context.Context, o NetOptions, sink event.Sink) (NetResults, err
 		return res, err
 	}
 	port := strconv.Itoa(report.ServePort)
-	vmPeer, ctPeer := net.JoinHostPort(VMHostname, port), net.JoinHostPort(ContainerHostname, port)
+	vmPeer := report.PeerValue(net.JoinHostPort(VMHostname, port), o.Pings, o.StreamBytes)
+	ctPeer := report.PeerValue(net.JoinHostPort(ContainerHostname, port), o.Pings, o.StreamBytes)
 
 	cfg := hypervisor.Config{
 		Kernel: o.Kernel, Initrd: o.Initrd, MemBytes: o.VMMemBytes, CPUs: o.VMCPUs,

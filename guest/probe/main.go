@@ -51,7 +51,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff, shell or serve (default from twinboot.mode= on the kernel command line, else exit)")
 	syscalls := fs.Int(report.SettingSyscalls, defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
-	peer := fs.String(report.SettingPeer, "", "after READY, measure round trips and one TCP stream to a serving probe at HOST:PORT and print a TWINBOOT-NETBENCH line (default from twinboot.peer=)")
+	peer := fs.String(report.SettingPeer, "", "after READY, measure round trips and one TCP stream to a serving probe at HOST:PORT[,PINGS,BYTES] and print a TWINBOOT-NETBENCH line (default from twinboot.peer=)")
 	diskbench := fs.String(report.SettingDiskbench, "", "after READY, measure this disk or file (sequential read and write, 4 KiB random reads) and print a TWINBOOT-DISKBENCH line; it is overwritten (default from twinboot.diskbench=)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -45,28 +45,29 @@ func serve(r report.Report, peer string) int {
 	return 1
 }
 
-// Peer measurement sizes: enough round trips for a median and a p99, and
-// a stream long enough to leave TCP's slow start.
-const (
-	peerPings  = 200
-	peerStream = 32 << 20
-)
-
 // measurePeer measures round trips and one TCP stream to a serving probe
 // and prints a TWINBOOT-NETBENCH line. The peer may still be starting: it
-// is retried for a while.
+// is retried for up to a minute.
 func measurePeer(peer string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	addr, pings, bytes, err := report.ParsePeer(peer)
+	if err != nil {
+		line, _ := json.Marshal(report.NetBench{Peer: peer, Error: err.Error()})
+		os.Stdout.WriteString(report.NetBenchPrefix + string(line) + "\n")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c := &netprobe.Client{Addr: peer}
+	c := &netprobe.Client{Addr: addr}
 	defer c.Close()
-	for ctx.Err() == nil {
-		if _, err := c.Ping(ctx); err == nil {
+	wait, stop := context.WithTimeout(ctx, time.Minute)
+	defer stop()
+	for wait.Err() == nil {
+		if _, err := c.Ping(wait); err == nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	b := c.Measure(ctx, peerPings, peerStream)
+	b := c.Measure(ctx, pings, bytes)
 	line, _ := json.Marshal(b)
 	os.Stdout.WriteString(report.NetBenchPrefix + string(line) + "\n")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 )
 
@@ -23,12 +24,44 @@ const (
 	// gets its /etc/hosts from the runtime instead.
 	SettingHosts = "hosts"
 	ParamHosts   = ParamPrefix + SettingHosts
-	// SettingPeer (--peer HOST:PORT, twinboot.peer=): after READY, measure
-	// round trips and one TCP stream to a serving probe there and print a
-	// TWINBOOT-NETBENCH line.
+	// SettingPeer (--peer HOST:PORT[,PINGS,BYTES], twinboot.peer=): after
+	// READY, measure PINGS round trips and one TCP stream of BYTES to a
+	// serving probe there and print a TWINBOOT-NETBENCH line (PeerValue).
 	SettingPeer = "peer"
 	ParamPeer   = ParamPrefix + SettingPeer
+
+	// DefaultPeerPings and DefaultPeerBytes: enough round trips for a
+	// median and a p99, and a stream long enough to leave TCP's slow start.
+	DefaultPeerPings = 200
+	DefaultPeerBytes = 32 << 20
 )
+
+// PeerValue is the --peer / twinboot.peer= value.
+func PeerValue(addr string, pings int, bytes int64) string {
+	return fmt.Sprintf("%s,%d,%d", addr, pings, bytes)
+}
+
+// ParsePeer reads a --peer / twinboot.peer= value; a bare HOST:PORT takes
+// the default sizes.
+func ParsePeer(v string) (addr string, pings int, bytes int64, err error) {
+	f := strings.Split(v, ",")
+	addr, pings, bytes = f[0], DefaultPeerPings, DefaultPeerBytes
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", 0, 0, fmt.Errorf("peer %q: %v", v, err)
+	}
+	switch len(f) {
+	case 1:
+		return addr, pings, bytes, nil
+	case 3:
+		p, err1 := strconv.Atoi(f[1])
+		b, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil || p < 0 || b < 0 {
+			return "", 0, 0, fmt.Errorf("peer %q: want HOST:PORT,PINGS,BYTES", v)
+		}
+		return addr, p, b, nil
+	}
+	return "", 0, 0, fmt.Errorf("peer %q: want HOST:PORT or HOST:PORT,PINGS,BYTES", v)
+}
 
 // Host is one name of the lab network.
 type Host struct {
