@@ -19,13 +19,15 @@ import (
 // hostname and eth0 address the network gave it, all four paths of the
 // matrix carry round trips and a stream (VM → container and container →
 // VM find each other by name, through /etc/hosts), the VM's NIC moved the
-// frames, and the network is gone afterwards.
+// frames, and the network is gone afterwards, the host's (here L1's)
+// namespace as it was.
 func TestRunNetBothSides(t *testing.T) {
 	if nestedtest.Redirect(t) {
 		return
 	}
 	testutil.Root(t)
 	a := testutil.Guest(t)
+	before := testutil.NetSnapshot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	o := NetOptions{Options: Options{Guest: a, VMMemBytes: DefaultVMMem, VMCPUs: 1, Timeout: 3 * time.Minute},
@@ -55,5 +57,8 @@ func TestRunNetBothSides(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(network.StateRoot, res.Network)); !os.IsNotExist(err) {
 		t.Errorf("network %s left behind (%v)", res.Network, err)
+	}
+	if after := testutil.NetSnapshot(t); !slices.Equal(before, after) {
+		t.Errorf("the host's network namespace changed:\nbefore %q\nafter  %q", before, after)
 	}
 }

@@ -54,6 +54,7 @@ func ContainerOnNet(ctx context.Context, s container.Spec, nc network.Config, on
 	if s.Hostname == "" {
 		s.Hostname = container.DefaultHostname
 	}
+	s.CapAdd = withNetRaw(s.CapAdd)
 	e, err := l.Reserve(network.KindContainer, "ct-"+s.Hostname, s.Hostname)
 	if err != nil {
 		return container.Result{}, err
@@ -69,6 +70,21 @@ func ContainerOnNet(ctx context.Context, s container.Spec, nc network.Config, on
 		return nil
 	}
 	return container.Run(ctx, s)
+}
+
+// withNetRaw gives a container on the lab network CAP_NET_RAW, as
+// Docker's default capabilities do (runc's do not): busybox 1.35's ping
+// (Debian 12) opens only raw ICMP sockets and has no fallback to the ICMP
+// datagram sockets that ping_group_range opens, so without it a student's
+// `ping` fails with "permission denied (are you root?)". The capability
+// counts only in the container's own network namespace.
+func withNetRaw(caps []string) []string {
+	for _, c := range caps {
+		if strings.EqualFold(strings.TrimPrefix(strings.ToUpper(c), "CAP_"), "NET_RAW") {
+			return caps
+		}
+	}
+	return append(caps, "NET_RAW")
 }
 
 // VMOnNet boots one VM on a lab network of its own (`vm --net`): a TAP in

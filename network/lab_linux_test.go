@@ -11,6 +11,8 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/twinboot/twinboot/internal/testutil"
 )
 
 // Two containers on one lab network: each gets an address from the subnet,
@@ -145,7 +147,7 @@ func TestAddTAP(t *testing.T) {
 // addresses, routes) is the same before and after.
 func TestCloseRemovesAllAndHostUnchanged(t *testing.T) {
 	needRoot(t)
-	before := netSnapshot(t)
+	before := testutil.NetSnapshot(t)
 	l, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +179,7 @@ func TestCloseRemovesAllAndHostUnchanged(t *testing.T) {
 	if mounted(t, l.Netns()) {
 		t.Errorf("the namespace is still bound on %s", l.Netns())
 	}
-	if after := netSnapshot(t); !slices.Equal(before, after) {
+	if after := testutil.NetSnapshot(t); !slices.Equal(before, after) {
 		t.Errorf("the host's network namespace changed:\nbefore %q\nafter  %q", before, after)
 	}
 }
@@ -275,11 +277,11 @@ func TestAttachRefusesHostNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := netSnapshot(t)
+	before := testutil.NetSnapshot(t)
 	if err := l.AttachContainer(e, os.Getpid()); err == nil || !strings.Contains(err.Error(), "own network namespace") {
 		t.Errorf("AttachContainer(self) = %v, want a refusal", err)
 	}
-	if after := netSnapshot(t); !slices.Equal(before, after) {
+	if after := testutil.NetSnapshot(t); !slices.Equal(before, after) {
 		t.Errorf("the host's namespace changed")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/internal/testutil"
 )
 
 const helperEnv = "TWINBOOT_NET_TEST_HELPER"
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 // host's namespace is as it was.
 func TestCleanupAfterSIGKILL(t *testing.T) {
 	needRoot(t)
-	before := netSnapshot(t)
+	before := testutil.NetSnapshot(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	out, err := cmd.StdoutPipe()
@@ -86,7 +87,7 @@ func TestCleanupAfterSIGKILL(t *testing.T) {
 	if mounted(t, netns) {
 		t.Errorf("the namespace is still bound on %s", netns)
 	}
-	if after := netSnapshot(t); !slices.Equal(before, after) {
+	if after := testutil.NetSnapshot(t); !slices.Equal(before, after) {
 		t.Errorf("the host's network namespace changed:\nbefore %q\nafter  %q", before, after)
 	}
 }

@@ -16,12 +16,13 @@ import (
 
 // `ct run --net` as a student types it: the container's shell sees its
 // hostname, eth0 with an address of the lab subnet and an /etc/hosts
-// naming the lab host; the network is gone afterwards.
+// naming the lab host, and pings it by name; the network is gone
+// afterwards.
 func TestCtRunNet(t *testing.T) {
 	testutil.Root(t)
 	testutil.Guest(t)
 	stdout, stderr, code := runTwinboot(t, nil, "ct", "run", "--net", "--hostname", "web", "--",
-		"/bin/sh", "-c", "hostname; ip -4 -o addr show eth0; grep labhost /etc/hosts")
+		"/bin/sh", "-c", "hostname; ip -4 -o addr show eth0; grep labhost /etc/hosts; ping -c 1 -W 5 labhost")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
@@ -30,7 +31,7 @@ func TestCtRunNet(t *testing.T) {
 		t.Fatalf("no 'lab network' line in stderr: %s", stderr)
 	}
 	name := m[0]
-	for _, want := range []string{"web\n", "eth0", "inet 10.88.", "\tlabhost"} {
+	for _, want := range []string{"web\n", "eth0", "inet 10.88.", "\tlabhost", "1 packets received"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
