@@ -43,12 +43,14 @@ func openTAP(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "tap:"+name), nil
 }
 
-// openTAPIn is openTAP from inside the network namespace netns (empty: the
-// calling thread's own). The attach runs on a locked thread that enters
+// OpenTAP attaches to the existing TAP device name inside the network
+// namespace netns (empty: the calling thread's own), as the VMM does for a
+// NIC; the QEMU peer of the lab network is handed the same kind of file
+// (-netdev tap,fd=N), so that both VMMs sit on the same kind of TAP. The attach runs on a locked thread that enters
 // the namespace and comes back; the open TAP keeps working from any
 // thread. A thread that cannot come back stays locked and is thrown away
 // by the Go runtime.
-func openTAPIn(netns, name string) (*os.File, error) {
+func OpenTAP(netns, name string) (*os.File, error) {
 	if netns == "" {
 		return openTAP(name)
 	}

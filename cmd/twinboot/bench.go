@@ -57,7 +57,7 @@ func resultsWriter(format string) (func(io.Writer, compare.Results) error, error
 
 // writeResults writes to path, or to stdout when path is empty. A file is
 // written whole or not at all: to a temporary name, then renamed.
-func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
+func writeResults[R any](path string, stdout io.Writer, res R, write func(io.Writer, R) error) error {
 	if path == "" {
 		return write(stdout, res)
 	}

@@ -28,6 +28,7 @@ func commands() []*cobra.Command {
 		benchCmd(),
 		vmCmd(),
 		ctCmd(),
+		netCmd(),
 		chartCmd(),
 		guestCmd(),
 		nestedCmd(),
