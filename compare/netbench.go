@@ -67,6 +67,8 @@ type NetVMCost struct {
 
 // NetBenchResults is the benchmark's document.
 type NetBenchResults struct {
+	Schema      string      `json:"schema"`  // NetSchema
+	Command     string      `json:"command"` // "net bench"
 	Network     string      `json:"network"`
 	Subnet      string      `json:"subnet"`
 	LabHost     string      `json:"lab_host"`
@@ -92,7 +94,7 @@ func BenchNet(ctx context.Context, o NetBenchOptions, sink event.Sink) (NetBench
 	if o.StreamBytes <= 0 {
 		o.StreamBytes = report.DefaultPeerBytes
 	}
-	res := NetBenchResults{Emulated: o.Emulated, Created: time.Now(), Runs: o.Runs, Pings: o.Pings, StreamBytes: o.StreamBytes}
+	res := NetBenchResults{Schema: NetSchema, Command: "net bench", Emulated: o.Emulated, Created: time.Now(), Runs: o.Runs, Pings: o.Pings, StreamBytes: o.StreamBytes}
 	l, err := network.New(o.Net)
 	if err != nil {
 		return res, err

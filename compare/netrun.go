@@ -60,8 +60,14 @@ type NetPath struct {
 	report.NetBench
 }
 
+// NetSchema names the lab network's documents (NetResults, NetBenchResults;
+// docs/results-schema.md).
+const NetSchema = "twinboot-net/v1"
+
 // NetResults is what one lab network run found.
 type NetResults struct {
+	Schema   string    `json:"schema"`  // NetSchema
+	Command  string    `json:"command"` // "run --net"
 	Network  string    `json:"network"`
 	Subnet   string    `json:"subnet"`
 	LabHost  string    `json:"lab_host"`
@@ -92,7 +98,7 @@ func RunNet(ctx context.Context, o NetOptions, sink event.Sink) (NetResults, err
 	if o.StreamBytes <= 0 {
 		o.StreamBytes = report.DefaultPeerBytes
 	}
-	res := NetResults{Emulated: o.Emulated}
+	res := NetResults{Schema: NetSchema, Command: "run --net", Emulated: o.Emulated}
 	l, err := network.New(o.Net)
 	if err != nil {
 		return res, err
