@@ -89,8 +89,17 @@ var ErrPathFailed = errors.New("a lab network path failed")
 // and fills the reachability matrix: lab host → VM, lab host → container
 // (measured by the lab host), VM → container and container → VM (measured
 // by each probe and printed as a TWINBOOT-NETBENCH line). Both sides are
-// stopped and the network removed before it returns.
+// stopped and the network removed before it returns; its last event is
+// NetDone with the results, whenever a network was built.
 func RunNet(ctx context.Context, o NetOptions, sink event.Sink) (NetResults, error) {
+	res, err := runNet(ctx, o, sink)
+	if res.Network != "" {
+		sink.Emit(NetDone{Results: res})
+	}
+	return res, err
+}
+
+func runNet(ctx context.Context, o NetOptions, sink event.Sink) (NetResults, error) {
 	o.Options = o.Options.withDefaults()
 	if o.Pings <= 0 {
 		o.Pings = report.DefaultPeerPings

@@ -29,6 +29,11 @@ type Engine interface {
 	// the terminal. An engine that cannot open a shell on this host returns
 	// an error saying why; the lab shows it.
 	Shell(ctx context.Context, side event.Side) (Shell, error)
+	// Net boots both sides at once on one lab network (package network)
+	// and emits the reachability matrix as compare.NetDone: each side's
+	// address, and lab host → VM, lab host → container, VM → container,
+	// container → VM with their round trips.
+	Net(ctx context.Context, sink event.Sink) error
 	// Export writes res as JSON, CSV and charts into dir and returns the
 	// paths written.
 	Export(ctx context.Context, res compare.Results, dir string) ([]string, error)

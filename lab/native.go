@@ -26,6 +26,11 @@ func (n *Native) Run(ctx context.Context, sink event.Sink) error {
 	return err
 }
 
+func (n *Native) Net(ctx context.Context, sink event.Sink) error {
+	_, err := compare.RunNet(ctx, compare.NetOptions{Options: n.Options}, sink)
+	return err
+}
+
 func (n *Native) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	o := n.Options
 	o.Runs = runs

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/guest/report"
@@ -33,6 +34,20 @@ func (n *Nested) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	job := nested.Job{Args: []string{"bench", "--runs=" + strconv.Itoa(runs), "--warmup=0"}, Timeout: Timeout(runs, 0)}
 	_, err := InL1(ctx, n.l1, job, sink)
 	return err
+}
+
+// Net runs `twinboot run --net` in L1: the lab network lives there, and
+// its NetDone event comes back over the transport.
+func (n *Nested) Net(ctx context.Context, sink event.Sink) error {
+	stderr := tail.New(4 << 10)
+	code, err := n.l1.Run(ctx, nested.Job{Args: []string{"run", "--net"}, Sink: sink, Stderr: stderr, Timeout: Timeout(1, 0)})
+	if err != nil {
+		return fmt.Errorf("nested mode: %w", err)
+	}
+	if code != 0 {
+		return fmt.Errorf("inside the nested-mode lab machine: %s", strings.TrimPrefix(stderr.Join(1), "twinboot run: "))
+	}
+	return nil
 }
 
 // Shell boots L1 if needed (the lab says "opening a shell…" meanwhile), and

@@ -17,6 +17,7 @@ const (
 	jobRun
 	jobBench
 	jobExport
+	jobNet
 )
 
 func (k jobKind) String() string {
@@ -27,6 +28,8 @@ func (k jobKind) String() string {
 		return "bench"
 	case jobExport:
 		return "export"
+	case jobNet:
+		return "network check"
 	}
 	return "idle"
 }

@@ -16,6 +16,7 @@ type keyMap struct {
 	Down     key.Binding
 	Up       key.Binding
 	Export   key.Binding
+	Net      key.Binding
 	Language key.Binding
 	Help     key.Binding
 	Quit     key.Binding
@@ -33,6 +34,7 @@ func newKeyMap() keyMap {
 		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "scroll lesson")),
 		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "scroll back")),
 		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export JSON/CSV/charts")),
+		Net:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "network check")),
 		Language: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "English/한국어")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -47,7 +49,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is shown when `?` is pressed.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Rerun, k.Bench, k.Export},
+		{k.Rerun, k.Bench, k.Net, k.Export},
 		{k.Shell, k.Side},
 		{k.Lessons, k.Next, k.Prev, k.Down, k.Up, k.Language},
 		{k.Help, k.Quit},
@@ -56,7 +58,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 
 func (k keyMap) all() []key.Binding {
 	return []key.Binding{k.Rerun, k.Bench, k.Shell, k.Side, k.Lessons, k.Next, k.Prev, k.Down, k.Up,
-		k.Export, k.Language, k.Help, k.Quit}
+		k.Export, k.Net, k.Language, k.Help, k.Quit}
 }
 
 // Keys lists every key string the lab answers to ("r", "tab", "ctrl+c", …),

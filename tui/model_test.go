@@ -13,6 +13,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/lab"
 )
@@ -91,6 +92,7 @@ func (b *blocking) Run(ctx context.Context, sink event.Sink) error {
 	return ctx.Err()
 }
 func (b *blocking) Bench(ctx context.Context, _ int, sink event.Sink) error { return b.Run(ctx, sink) }
+func (b *blocking) Net(ctx context.Context, sink event.Sink) error          { return b.Run(ctx, sink) }
 func (b *blocking) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell in this test")
 }
@@ -187,8 +189,8 @@ func TestReplayRefusesWhatItCannotDo(t *testing.T) {
 
 // scripted plays fixed streams for Run and Bench and records exports.
 type scripted struct {
-	run, bench []event.Event
-	exported   string
+	run, bench, net []event.Event
+	exported        string
 }
 
 func (s *scripted) Run(ctx context.Context, sink event.Sink) error {
@@ -196,6 +198,9 @@ func (s *scripted) Run(ctx context.Context, sink event.Sink) error {
 }
 func (s *scripted) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	return (&lab.Replay{Events: s.bench}).Run(ctx, sink)
+}
+func (s *scripted) Net(ctx context.Context, sink event.Sink) error {
+	return (&lab.Replay{Events: s.net}).Net(ctx, sink)
 }
 func (s *scripted) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell here")
@@ -455,5 +460,36 @@ func TestLessonPointsAtScreen(t *testing.T) {
 	m, _ = press(m, "l")
 	if v := m.View(); strings.Contains(v, "»") {
 		t.Errorf("marks left after closing the lessons:\n%s", v)
+	}
+}
+
+// m runs the network check: each pane shows its address, and the matrix
+// shows every path, with its round trip or why it failed.
+func TestNetCheckShowsAddressesAndMatrix(t *testing.T) {
+	res := compare.NetResults{Network: "twinboot-7-0", Subnet: "10.88.0.0/24", LabHost: "10.88.0.1",
+		Sides: []compare.NetSide{
+			{Side: "vm", Hostname: "twinboot-vm", Addr: "10.88.0.2/24"},
+			{Side: "container", Hostname: "twinboot-ct", Addr: "10.88.0.3/24"},
+		},
+		Paths: []compare.NetPath{
+			{From: compare.NodeLabHost, To: compare.NodeVM, OK: true, NetBench: report.NetBench{RTTP50us: 2500, StreamMBps: 3.5}},
+			{From: compare.NodeLabHost, To: compare.NodeContainer, OK: true, NetBench: report.NetBench{RTTP50us: 600, StreamMBps: 50}},
+			{From: compare.NodeVM, To: compare.NodeContainer, OK: true, NetBench: report.NetBench{RTTP50us: 2400, StreamMBps: 4}},
+			{From: compare.NodeContainer, To: compare.NodeVM, NetBench: report.NetBench{Error: "connection refused"}},
+		}}
+	eng := &scripted{net: []event.Event{event.Log{Msg: "lab network: checking"}, compare.NetDone{Results: res}}}
+	m := testModel(t, eng, 140, 44)
+	m, cmd := press(m, "m")
+	if m.job == nil || m.job.kind != jobNet {
+		t.Fatalf("m did not start the network check: %+v", m.job)
+	}
+	m, _ = drive(t, m, cmd)
+	v := m.View()
+	for _, want := range []string{"10.88.0.2/24 (twinboot-vm)", "10.88.0.3/24 (twinboot-ct)", "lab network twinboot-7-0",
+		"lab host  → VM", "2.5 ms (p50)", "lab host  → container", "600 µs (p50)", "VM        → container",
+		"container → VM", "FAILED  connection refused", "network check finished"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
 	}
 }

@@ -30,6 +30,9 @@ func (m Model) View() string {
 	// panel needs the rows, and the figures stay on screen.
 	strip := m.stripView(w, compact || m.lessons.open)
 	fixed := lipgloss.Height(header) + lipgloss.Height(strip) + lipgloss.Height(status) + lipgloss.Height(helpView)
+	if nv := m.netView(w); nv != "" {
+		fixed += lipgloss.Height(nv)
+	}
 
 	var lessons string
 	if m.lessons.open {
@@ -49,6 +52,9 @@ func (m Model) View() string {
 		m.paneView(&m.ct, w-leftW, paneH, compact))
 
 	parts := []string{header, panes}
+	if nv := m.netView(w); nv != "" {
+		parts = append(parts, nv)
+	}
 	if lessons != "" {
 		parts = append(parts, lessons)
 	}
