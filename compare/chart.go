@@ -90,13 +90,24 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		if err != nil {
 			return files, fmt.Errorf("chart %s: %w", m.name, err)
 		}
-		for _, f := range formats {
-			path := filepath.Join(dir, m.name+"."+f)
-			if err := p.Save(24*vg.Centimeter, 15*vg.Centimeter, path); err != nil {
-				return files, fmt.Errorf("chart %s: %w", path, err)
-			}
-			files = append(files, path)
+		saved, err := savePlot(p, dir, m.name, formats, 24*vg.Centimeter, 15*vg.Centimeter)
+		files = append(files, saved...)
+		if err != nil {
+			return files, err
 		}
+	}
+	return files, nil
+}
+
+// savePlot writes p as dir/name.<format> for each format.
+func savePlot(p *plot.Plot, dir, name string, formats []string, w, h vg.Length) ([]string, error) {
+	var files []string
+	for _, f := range formats {
+		path := filepath.Join(dir, name+"."+f)
+		if err := p.Save(w, h, path); err != nil {
+			return files, fmt.Errorf("chart %s: %w", path, err)
+		}
+		files = append(files, path)
 	}
 	return files, nil
 }

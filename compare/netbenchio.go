@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/plot/plotter"
@@ -116,12 +115,10 @@ func NetBenchCharts(r NetBenchResults, dir string, formats []string) ([]string, 
 		b.Color = color.RGBA{R: 70, G: 110, B: 170, A: 255}
 		p.Add(b)
 		p.NominalX(names...)
-		for _, f := range formats {
-			path := filepath.Join(dir, c.name+"."+f)
-			if err := p.Save(20*vg.Centimeter, 12*vg.Centimeter, path); err != nil {
-				return files, fmt.Errorf("chart %s: %w", path, err)
-			}
-			files = append(files, path)
+		saved, err := savePlot(p, dir, c.name, formats, 20*vg.Centimeter, 12*vg.Centimeter)
+		files = append(files, saved...)
+		if err != nil {
+			return files, err
 		}
 	}
 	return files, nil

@@ -1,12 +1,10 @@
 package network
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +13,6 @@ import (
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer the container's output goroutine and the
-// test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The real container runtime with the lab's probe in serve mode, on the
 // lab network: the lab host fetches its report over HTTP, and the report
@@ -49,7 +28,7 @@ func TestContainerServesOnLabNetwork(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out testutil.Screen
 	done := make(chan error, 1)
 	var hosts string
 	attach := l.ContainerAttach(e)
@@ -118,7 +97,7 @@ func TestContainerMeasuresLabHostByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out testutil.Screen
 	args := append(report.Args(report.ModeExit, 0), "--"+report.SettingPeer, LabHostName+":"+strconv.Itoa(report.ServePort))
 	res, err := container.Run(context.Background(), container.Spec{
 		Rootfs: rootfs, Args: args, Hostname: "ct-client", Stdout: &out, Stderr: &out,

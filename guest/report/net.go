@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"strconv"
@@ -123,14 +122,4 @@ type NetBench struct {
 }
 
 // ParseNetBench extracts a NetBench from one output line.
-func ParseNetBench(line string) (NetBench, bool) {
-	i := strings.Index(line, NetBenchPrefix)
-	if i < 0 {
-		return NetBench{}, false
-	}
-	var n NetBench
-	if err := json.Unmarshal([]byte(strings.TrimRight(line[i+len(NetBenchPrefix):], "\r\n")), &n); err != nil {
-		return NetBench{}, false
-	}
-	return n, true
-}
+func ParseNetBench(line string) (NetBench, bool) { return parseLine[NetBench](line, NetBenchPrefix) }
