@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"io"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/hypervisor/vmm"
+	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/network"
 )
 
@@ -40,13 +42,25 @@ func (n NetInfo) String() string {
 	return fmt.Sprintf("lab network %s (%s): %s %s, %s %s", n.Network, n.Subnet, network.LabHostName, n.LabHost, n.Hostname, n.Addr)
 }
 
+// OnNet says how one side goes on a lab network of its own.
+type OnNet struct {
+	Net network.Config
+	// Peer, when set, also puts the other side on the network, serving
+	// its report (report.ModeServe), for as long as this side runs: a shell
+	// on this side reaches it by name (`ping twinboot-vm`, `wget -O-
+	// http://twinboot-ct:8080/`). Its Options say what to boot.
+	Peer *Options
+	// Told, when set, is told the network once this side is on it.
+	Told func(NetInfo)
+}
+
 // ContainerOnNet runs one container on a lab network of its own (`ct run
 // --net`): the network is built, the container gets an address, a veth
 // and /etc/hosts before its workload starts, and the network is removed
-// when the container has ended. onNet, when set, is told the network once
-// the container is on it. It works natively on any host: no VM, no KVM.
-func ContainerOnNet(ctx context.Context, s container.Spec, nc network.Config, onNet func(NetInfo)) (container.Result, error) {
-	l, err := network.New(nc)
+// when the container has ended. It works natively on any host: no VM, no
+// KVM (unless on.Peer asks for a serving VM beside it).
+func ContainerOnNet(ctx context.Context, s container.Spec, on OnNet) (container.Result, error) {
+	l, err := network.New(on.Net)
 	if err != nil {
 		return container.Result{}, err
 	}
@@ -59,13 +73,20 @@ func ContainerOnNet(ctx context.Context, s container.Spec, nc network.Config, on
 	if err != nil {
 		return container.Result{}, err
 	}
+	if on.Peer != nil {
+		stop, err := serveVM(ctx, l, on.Peer.withDefaults(), nil)
+		if err != nil {
+			return container.Result{}, err
+		}
+		defer stop()
+	}
 	attach := l.ContainerAttach(e)
 	s.Attach = func(pid int) error {
 		if err := attach(pid); err != nil {
 			return err
 		}
-		if onNet != nil {
-			onNet(netInfo(l, e))
+		if on.Told != nil {
+			on.Told(netInfo(l, e))
 		}
 		return nil
 	}
@@ -92,11 +113,11 @@ func withNetRaw(caps []string) []string {
 // ip= and twinboot.hosts= words that give the guest its address, its
 // hostname and its /etc/hosts. In nested mode it runs inside L1, which has
 // the tun, bridge and veth modules.
-func VMOnNet(ctx context.Context, cfg hypervisor.Config, nc network.Config, hostname string, onNet func(NetInfo)) (hypervisor.Result, error) {
+func VMOnNet(ctx context.Context, cfg hypervisor.Config, hostname string, on OnNet) (hypervisor.Result, error) {
 	if hostname == "" {
 		hostname = VMHostname
 	}
-	l, err := network.New(nc)
+	l, err := network.New(on.Net)
 	if err != nil {
 		return hypervisor.Result{}, err
 	}
@@ -109,13 +130,71 @@ func VMOnNet(ctx context.Context, cfg hypervisor.Config, nc network.Config, host
 	if err != nil {
 		return hypervisor.Result{}, err
 	}
+	if on.Peer != nil {
+		// Reserved before this VM's command line is written, so that its
+		// /etc/hosts names the container.
+		stop, err := serveContainer(ctx, l, on.Peer.withDefaults())
+		if err != nil {
+			return hypervisor.Result{}, err
+		}
+		defer stop()
+	}
 	if err := attachVM(l, e, &cfg); err != nil {
 		return hypervisor.Result{}, err
 	}
-	if onNet != nil {
-		onNet(netInfo(l, e))
+	if on.Told != nil {
+		on.Told(netInfo(l, e))
 	}
 	return vmm.Run(ctx, cfg)
+}
+
+// serveVM boots the lab VM on l in serve mode, in the background, and
+// returns the function that stops it and waits for its end. sink, when
+// set, gets its events.
+func serveVM(ctx context.Context, l *network.Lab, o Options, sink event.Sink) (stop func(), err error) {
+	e, err := l.Reserve(network.KindVM, "peer-vm", VMHostname)
+	if err != nil {
+		return nil, err
+	}
+	cfg := hypervisor.Config{
+		Kernel: o.Kernel, Initrd: o.Initrd, MemBytes: o.VMMemBytes, CPUs: o.VMCPUs,
+		Cmdline: report.Cmdline(hypervisor.DefaultCmdline, report.ModeServe, 0),
+		Events:  sink, Emulated: o.Emulated, ID: "peer-vm",
+	}
+	if err := attachVM(l, e, &cfg); err != nil {
+		return nil, err
+	}
+	return background(ctx, func(ctx context.Context) { vmm.Run(ctx, cfg) }), nil
+}
+
+// serveContainer starts the lab's container on l in serve mode, in the
+// background; the attach happens when it starts, so the hosts file it gets
+// names every endpoint reserved by then.
+func serveContainer(ctx context.Context, l *network.Lab, o Options) (stop func(), err error) {
+	e, err := l.Reserve(network.KindContainer, "peer-ct", ContainerHostname)
+	if err != nil {
+		return nil, err
+	}
+	spec := container.Spec{
+		Rootfs: o.Guest.Rootfs, Hostname: ContainerHostname, Args: report.Args(report.ModeServe, 0),
+		Stdout: io.Discard, Stderr: io.Discard, Attach: l.ContainerAttach(e), CapAdd: withNetRaw(nil),
+	}
+	return background(ctx, func(ctx context.Context) { container.Run(ctx, spec) }), nil
+}
+
+// background runs fn until the returned stop is called (or ctx ends);
+// stop waits for fn to return.
+func background(ctx context.Context, fn func(context.Context)) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // attachVM gives cfg a NIC on the lab network and the command line words

@@ -42,6 +42,15 @@
 //     gives the VM its address and hostname with no DHCP client.
 //  8. modules_linux.go: a kernel without tun, bridge or veth gives an
 //     error that names the module.
+//  9. probe_linux.go: the lab host's side: Dial and Probe reach a serving
+//     probe (guest/netprobe) from inside the lab namespace, and
+//     ContainerAttach is what a container.Spec's Attach runs: the veth,
+//     then /etc/hosts written into the container's root with
+//     RESOLVE_IN_ROOT (a symbolic link there can never aim the write at
+//     the host's files).
+//
+// Package compare puts it together with the two sides: `ct run --net`,
+// `vm --net`, `run --net` (the reachability matrix) and `net bench`.
 //
 // Why the plugins' packages and not their binaries: the bridge plugin is a
 // program (package main) that an engine executes with CNI_* variables and

@@ -107,6 +107,7 @@ func ctRunCmd() *cobra.Command {
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document (the result, or {\"error\":…}) instead of text")
 	f.net.add(fs, "run the container")
+	f.net.addPeer(fs, "the lab VM")
 	mode := modeFlag(fs, host.ModeNative, ";\nin nested mode stdin is relayed, a terminal gets a pty there and Ctrl-] ends;\n"+
 		"a container needs no KVM, so native is the default")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -135,9 +136,10 @@ func ctRunCmd() *cobra.Command {
 			spec.ForwardSignals = true
 			var res container.Result
 			if f.net.on {
-				res, err = compare.ContainerOnNet(context.Background(), spec, f.net.config(), func(n compare.NetInfo) {
-					fmt.Fprintf(stderr, "twinboot: %s\n", n)
-				})
+				var on compare.OnNet
+				if on, err = f.net.onNet(func(n compare.NetInfo) { fmt.Fprintf(stderr, "twinboot: %s\n", n) }); err == nil {
+					res, err = compare.ContainerOnNet(context.Background(), spec, on)
+				}
 			} else {
 				res, err = container.Run(context.Background(), spec)
 			}

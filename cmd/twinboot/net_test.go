@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twinboot/twinboot/internal/testutil"
+	"github.com/twinboot/twinboot/nested/nestedtest"
 	"github.com/twinboot/twinboot/network"
 )
 
@@ -103,3 +104,35 @@ func TestNetCleanedAfterSIGKILL(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The lab's networked shells, as a student uses them: a container shell on
+// the lab network with the VM serving beside it (in L1 on hosts without
+// hardware KVM) pings the VM by name and fetches its report with busybox
+// wget.
+func TestCtRunNetPeerPingsVM(t *testing.T) {
+	testutil.Root(t)
+	testutil.Guest(t)
+	nestedtest.Options(t) // QEMU and a static twinboot for L1, or skip
+	cmd := exec.Command(twinbootBinary(t), "ct", "run", "--mode", "nested", "--net", "--net-peer", "--hostname", "twinboot-ct", "--",
+		"/bin/sh", "-c", "for i in $(seq 60); do wget -q -O- http://twinboot-vm:8080/ >/tmp/r && break; sleep 1; done; "+
+			"ping -c 1 -W 10 twinboot-vm; cat /tmp/r")
+	// A pipe, relayed into L1 and never written; an *os.File goes to the
+	// child as it is (an io.Reader would make Wait wait for its copy).
+	stdin, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	defer w.Close()
+	cmd.Stdin = stdin
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, o.String(), e.String())
+	}
+	for _, want := range []string{"1 packets received", `"hostname":"twinboot-vm"`, `"mode":"serve"`, "10.88."} {
+		if !strings.Contains(o.String(), want) {
+			t.Errorf("output lacks %q:\n%s\nstderr:\n%s", want, o.String(), e.String())
+		}
+	}
+}

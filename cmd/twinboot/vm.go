@@ -55,6 +55,7 @@ func vmCmd() *cobra.Command {
 	fs.StringVar(&tap, "tap", "", "attach the guest's eth0 (virtio-net) to this existing TAP device")
 	fs.StringVar(&id, "id", "", "the VM's ID; eth0's MAC address is derived from it")
 	nf.add(fs, "boot the VM")
+	nf.addPeer(fs, "the lab container")
 	fs.StringVar(&hostname, "hostname", "", "with --net: the VM's hostname (default "+compare.VMHostname+"; set by the kernel's ip= word)")
 	mode := modeFlag(fs, host.ModeAuto, "")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -117,10 +118,12 @@ func vmCmd() *cobra.Command {
 		cfg.Events = nested.Tee(cfg.Events, nested.EventTap())
 		run := func(ctx context.Context, cfg hypervisor.Config) (hypervisor.Result, error) { return vmm.Run(ctx, cfg) }
 		if nf.on {
+			on, err := nf.onNet(func(n compare.NetInfo) { fmt.Fprintf(stderr, "twinboot: %s\n", n) })
+			if err != nil {
+				return err
+			}
 			run = func(ctx context.Context, cfg hypervisor.Config) (hypervisor.Result, error) {
-				return compare.VMOnNet(ctx, cfg, nf.config(), hostname, func(n compare.NetInfo) {
-					fmt.Fprintf(stderr, "twinboot: %s\n", n)
-				})
+				return compare.VMOnNet(ctx, cfg, hostname, on)
 			}
 		}
 		return runVM(run, cfg, jsonOut, stdout, stderr)
