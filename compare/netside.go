@@ -2,8 +2,8 @@ package compare
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/twinboot/twinboot/container"
