@@ -93,18 +93,30 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		if err != nil {
 			return files, fmt.Errorf("chart %s: %w", m.name, err)
 		}
-		for _, f := range formats {
-			path := filepath.Join(dir, m.name+"."+f)
-			wt, err := p.WriterTo(24*vg.Centimeter, 15*vg.Centimeter, f)
-			if err != nil {
-				return files, fmt.Errorf("chart %s: %w", path, err)
-			}
-			// Whole or not at all: a full disk leaves no 0-byte chart.
-			if err := outfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
-				return files, fmt.Errorf("chart: %w", err)
-			}
-			files = append(files, path)
+		saved, err := SavePlot(p, dir, m.name, formats, 24*vg.Centimeter, 15*vg.Centimeter)
+		files = append(files, saved...)
+		if err != nil {
+			return files, err
 		}
+	}
+	return files, nil
+}
+
+// SavePlot writes p as dir/name.<format> for each format, each file whole
+// or not at all; it returns the files written.
+func SavePlot(p *plot.Plot, dir, name string, formats []string, w, h vg.Length) ([]string, error) {
+	var files []string
+	for _, f := range formats {
+		path := filepath.Join(dir, name+"."+f)
+		wt, err := p.WriterTo(w, h, f)
+		if err != nil {
+			return files, fmt.Errorf("chart %s: %w", path, err)
+		}
+		// Whole or not at all: a full disk leaves no 0-byte chart.
+		if err := outfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err }); err != nil {
+			return files, fmt.Errorf("chart: %w", err)
+		}
+		files = append(files, path)
 	}
 	return files, nil
 }

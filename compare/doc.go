@@ -29,4 +29,9 @@
 //     package internal/host).
 //  10. table.go, csv.go, chart.go  the results as a terminal table, CSV rows
 //     and SVG/PNG charts.
+//  11. netside.go, netrun.go  one side, or both at once, on a lab network
+//     (package network): `ct run --net`, `vm --net`, `run --net` and its
+//     reachability matrix.
+//  12. netbench.go, netbenchio.go  `net bench`: lab host ↔ VM, container and
+//     the QEMU peer, exits per frame; table, CSV and charts.
 package compare

@@ -39,7 +39,16 @@ type Finished struct {
 
 func (Finished) Kind() string { return "finished" }
 
+// NetDone carries the lab network run's results (`run --net`, the lab's
+// network check): each side's address and the reachability matrix.
+type NetDone struct {
+	Results NetResults `json:"results"`
+}
+
+func (NetDone) Kind() string { return "net-done" }
+
 func init() {
+	event.Register(NetDone{}.Kind(), func() event.Event { return &NetDone{} })
 	event.Register(RunStarted{}.Kind(), func() event.Event { return &RunStarted{} })
 	event.Register(SideDone{}.Kind(), func() event.Event { return &SideDone{} })
 	event.Register(RunDone{}.Kind(), func() event.Event { return &RunDone{} })
@@ -51,3 +60,4 @@ func (e *RunStarted) Value() event.Event { return *e }
 func (e *SideDone) Value() event.Event   { return *e }
 func (e *RunDone) Value() event.Event    { return *e }
 func (e *Finished) Value() event.Event   { return *e }
+func (e *NetDone) Value() event.Event    { return *e }

@@ -83,21 +83,31 @@ func version(path string) string {
 // qemuPeer boots the same kernel and initramfs as our VM under QEMU with
 // KVM, on QEMU's smallest machine (microvm) when this QEMU has it.
 func qemuPeer(opt Options, host Host) (runner, string, string) {
+	path, accel, skipped := qemuKVM(opt, host)
+	if skipped != "" {
+		return nil, "", skipped
+	}
+	return qemuRunner(path, opt, accel), version(path), ""
+}
+
+// qemuKVM finds QEMU and its KVM accelerator arguments, or says why the
+// QEMU peer cannot run here.
+func qemuKVM(opt Options, host Host) (path string, accel []string, skipped string) {
 	const program = "qemu-system-x86_64"
 	path, err := lookPath(program)
 	if err != nil {
-		return nil, "", notInstalled(program, "qemu-system-x86", opt)
+		return "", nil, notInstalled(program, "qemu-system-x86", opt)
 	}
 	switch host.KVM {
 	case "vmx", "svm":
 	case "kvm_pvm":
-		return nil, "", "/dev/kvm is kvm_pvm here: under it no Linux guest reaches user space, QEMU's no more than ours (use --mode nested)"
+		return "", nil, "/dev/kvm is kvm_pvm here: under it no Linux guest reaches user space, QEMU's no more than ours (use --mode nested)"
 	case "none":
-		return nil, "", "no /dev/kvm: QEMU would fall back to emulation, which is not the peer we compare with"
+		return "", nil, "no /dev/kvm: QEMU would fall back to emulation, which is not the peer we compare with"
 	default:
-		return nil, "", "/dev/kvm is backed by an unrecognised module; QEMU/KVM figures would not be comparable"
+		return "", nil, "/dev/kvm is backed by an unrecognised module; QEMU/KVM figures would not be comparable"
 	}
-	return qemuRunner(path, opt, []string{"-accel", "kvm", "-cpu", "host"}), version(path), ""
+	return path, []string{"-accel", "kvm", "-cpu", "host"}, ""
 }
 
 // qemuRunner boots opt's kernel and initramfs under QEMU with the given

@@ -21,6 +21,7 @@ import (
 
 	"github.com/twinboot/twinboot/container/internal/ctinit"
 	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/owner"
 )
 
 // The OCI lifecycle: create, start, state, kill, delete, as the
@@ -231,7 +232,7 @@ func (c *Container) create(cfg *config, o CreateOptions) error {
 		// The init has made its namespaces and mounts and waits: the
 		// moment for prestart and createRuntime (both in the runtime's
 		// namespaces, which is where this process is).
-		start, err := processStart(pid)
+		start, err := owner.Start(pid)
 		if err != nil {
 			return fmt.Errorf("read the init's start time: %w", err)
 		}
@@ -350,7 +351,7 @@ func (c *Container) Pid() int { return c.st.OCI.Pid }
 func (c *Container) Status() string {
 	o := c.st.OCI
 	if !o.Created {
-		if ownerAlive(c.st.OwnerPID, c.st.OwnerStart) || (c.st.OwnerPID == 0 && !abandoned(c.st.dir)) {
+		if owner.Alive(c.st.OwnerPID, c.st.OwnerStart) || (c.st.OwnerPID == 0 && !abandoned(c.st.dir)) {
 			return StatusCreating
 		}
 		// Its creator died mid-create: nothing runs it, nothing will.

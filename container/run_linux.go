@@ -96,6 +96,18 @@ func Run(ctx context.Context, s Spec) (Result, error) {
 			warnHooks(s.Stderr, "poststop", hs.Poststop, r.hookState(res.ID, StatusStopped, 0))
 		}()
 	}
+	if s.Attach != nil {
+		hooks := r.onPivot
+		r.onPivot = func(pid int) error {
+			if err := s.Attach(pid); err != nil {
+				return err
+			}
+			if hooks != nil {
+				return hooks(pid)
+			}
+			return nil
+		}
+	}
 	if err := r.start(); err != nil {
 		return res, err
 	}

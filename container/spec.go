@@ -34,6 +34,13 @@ type Spec struct {
 	// For kernels without overlayfs, and the cheapest start.
 	ReadOnlyRoot bool
 
+	// Attach, when set, runs once the init has pivoted into its root and
+	// waits, before the workload starts, with the init's PID: the lab
+	// network (package network) wires the container's network namespace
+	// here and writes its /etc/hosts through /proc/<pid>/root, from
+	// outside, before the capabilities are dropped. An error fails the run.
+	Attach func(pid int) error
+
 	Stdin          io.Reader  // optional: the container's standard input
 	Stdout, Stderr io.Writer  // optional: streamed output
 	Events         event.Sink // phases as they complete, console lines

@@ -9,12 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/twinboot/twinboot/internal/host"
+	"github.com/twinboot/twinboot/internal/owner"
 )
 
 // StateRoot holds one directory per running container: its record and its
@@ -60,11 +59,11 @@ func newStateIn(root, id string) (*state, error) {
 	if err := os.MkdirAll(root, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
-	ownerOnce.Do(func() { ownerStart, ownerErr = processStart(os.Getpid()) })
-	if ownerErr != nil {
-		return nil, ownerErr
+	pid, start, err := owner.Self()
+	if err != nil {
+		return nil, err
 	}
-	st := &state{ID: id, OwnerPID: os.Getpid(), OwnerStart: ownerStart, dir: filepath.Join(root, id)}
+	st := &state{ID: id, OwnerPID: pid, OwnerStart: start, dir: filepath.Join(root, id)}
 	// The record is written first by recordCgroups, before anything that
 	// needs cleaning exists; until then the directory alone is "abandoned"
 	// for CleanupStale after a minute.
@@ -73,14 +72,6 @@ func newStateIn(root, id string) (*state, error) {
 	}
 	return st, nil
 }
-
-// This process's start time, read once: it identifies the owner of every
-// run it starts.
-var (
-	ownerOnce  sync.Once
-	ownerStart uint64
-	ownerErr   error
-)
 
 func (st *state) save() error {
 	b, err := json.Marshal(st)
@@ -157,7 +148,7 @@ func CleanupStaleRuns() ([]string, error) {
 			// first save. Leave it, unless it has been so for long.
 			continue
 		}
-		if err == nil && ownerAlive(st.OwnerPID, st.OwnerStart) {
+		if err == nil && owner.Alive(st.OwnerPID, st.OwnerStart) {
 			continue
 		}
 		// Claim the entry by renaming it, so that two cleaners never work
@@ -185,22 +176,6 @@ func CleanupStaleRuns() ([]string, error) {
 func abandoned(dir string) bool {
 	st, err := os.Stat(dir)
 	return err == nil && time.Since(st.ModTime()) > time.Minute
-}
-
-func ownerAlive(pid int, start uint64) bool {
-	if pid <= 0 {
-		return false
-	}
-	s, err := processStart(pid)
-	return err == nil && s == start
-}
-
-// processStart returns field 22 of /proc/<pid>/stat, the start time in clock
-// ticks since boot: with the PID it names one process for the life of the
-// machine.
-func processStart(pid int) (uint64, error) {
-	st, err := host.ReadProcStat(pid)
-	return st.StartTicks, err
 }
 
 // chownTree gives the overlay directories to the user namespace's root, who

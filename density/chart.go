@@ -3,7 +3,6 @@ package density
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -85,12 +84,10 @@ func Charts(res Results, dir string, formats []string) ([]string, error) {
 		if drawn == 0 {
 			return files, fmt.Errorf("chart %s: no instance reached READY", c.name)
 		}
-		for _, f := range formats {
-			path := filepath.Join(dir, c.name+"."+f)
-			if err := p.Save(24*vg.Centimeter, 15*vg.Centimeter, path); err != nil {
-				return files, fmt.Errorf("chart %s: %w", path, err)
-			}
-			files = append(files, path)
+		saved, err := compare.SavePlot(p, dir, c.name, formats, 24*vg.Centimeter, 15*vg.Centimeter)
+		files = append(files, saved...)
+		if err != nil {
+			return files, err
 		}
 	}
 	return files, nil

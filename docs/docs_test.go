@@ -98,7 +98,7 @@ func TestLanguagesMatch(t *testing.T) {
 // arrow and ctrl+c aliases). docs cannot import tui, since tui imports docs,
 // so this list is the contract: a lesson may only tell the learner to press a
 // key that is here.
-var labKeys = []string{"r", "b", "s", "tab", "l", "n", "p", "e", "L", "?", "q", "f", "x"}
+var labKeys = []string{"r", "b", "s", "tab", "l", "n", "p", "e", "m", "L", "?", "q", "f", "x"}
 
 func TestKeysAreLabKeys(t *testing.T) {
 	forEachStep(t, func(where string, s Step) {

@@ -28,7 +28,7 @@ func ExampleLessons() {
 	// container            4 steps  What a container is / 컨테이너란?
 	// why-containers       3 steps  Why containers / 왜 컨테이너를 쓸까?
 	// advantages           3 steps  What containers are good at / 컨테이너의 장점
-	// isolation            5 steps  Isolation: two kinds of wall / 격리: 두 종류의 벽
+	// isolation            6 steps  Isolation: two kinds of wall / 격리: 두 종류의 벽
 	// resources            5 steps  Resource allocation / 자원 할당
 	// moving-environments  3 steps  Moving an environment / 환경 옮기기
 	// microservices        3 steps  Microservices / 마이크로서비스

@@ -117,6 +117,10 @@ type NIC struct {
 	// MAC is the guest's address (aa:bb:cc:dd:ee:ff); empty derives a
 	// locally administered one from Config.ID.
 	MAC string `json:"mac,omitempty"`
+	// Netns is the network namespace the TAP lives in, as a file to
+	// setns(2) into (the lab network's, network.Lab.Netns); empty: the
+	// VMM's own. Only the thread that attaches enters it, for the attach.
+	Netns string `json:"netns,omitempty"`
 }
 
 // DefaultDevice is the usual KVM device node.

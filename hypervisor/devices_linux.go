@@ -51,7 +51,7 @@ func openBackends(cfg Config) (b *backends, err error) {
 		if n.MAC != "" {
 			mac, _ = net.ParseMAC(n.MAC) // validate checked it
 		}
-		tap, err := openTAP(n.TAP)
+		tap, err := OpenTAP(n.Netns, n.TAP)
 		if err != nil {
 			return b, err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,6 +41,53 @@ func openTAP(name string) (*os.File, error) {
 		return nil, fmt.Errorf("%w: attach to %s (is it a TAP device?): %v", ErrNoTAP, name, err)
 	}
 	return os.NewFile(uintptr(fd), "tap:"+name), nil
+}
+
+// OpenTAP attaches to the existing TAP device name inside the network
+// namespace netns (empty: the calling thread's own), as the VMM does for a
+// NIC; the QEMU peer of the lab network is handed the same kind of file
+// (-netdev tap,fd=N), so that both VMMs sit on the same kind of TAP. The attach runs on a locked thread that enters
+// the namespace and comes back; the open TAP keeps working from any
+// thread. A thread that cannot come back stays locked and is thrown away
+// by the Go runtime.
+func OpenTAP(netns, name string) (*os.File, error) {
+	if netns == "" {
+		return openTAP(name)
+	}
+	type result struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{nil, fmt.Errorf("%w: %s: open this thread's netns: %v", ErrNoTAP, name, err)}
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open(netns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{nil, fmt.Errorf("%w: %s: open netns %s: %v", ErrNoTAP, name, netns, err)}
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{nil, fmt.Errorf("%w: %s: enter netns %s: %v", ErrNoTAP, name, netns, err)}
+			return
+		}
+		f, err := openTAP(name)
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- result{f, err}
+	}()
+	r := <-done
+	return r.f, r.err
 }
 
 // interfaceExists asks the kernel, through a socket of the calling thread's

@@ -34,6 +34,11 @@ type Engine interface {
 	// and idle until ctx is cancelled, then stops them all and returns once
 	// every one is gone.
 	Fleet(ctx context.Context, vms, containers int, sink event.Sink) error
+	// Net boots both sides at once on one lab network (package network)
+	// and emits the reachability matrix as compare.NetDone: each side's
+	// address, and lab host → VM, lab host → container, VM → container,
+	// container → VM with their round trips.
+	Net(ctx context.Context, sink event.Sink) error
 	// Export writes res as JSON, CSV and charts into dir and returns the
 	// paths written.
 	Export(ctx context.Context, res compare.Results, dir string) ([]string, error)

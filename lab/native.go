@@ -19,10 +19,19 @@ import (
 // (each VM in a VMM process of its own) and this host's kernel.
 type Native struct {
 	Options compare.Options
+	// NetShells puts each shell's side on a lab network of its own with
+	// the other side serving beside it (compare.OnNet's Peer), so that the
+	// shell can ping and wget it by name.
+	NetShells bool
 }
 
 func (n *Native) Run(ctx context.Context, sink event.Sink) error {
 	_, err := compare.RunOnce(ctx, n.Options, sink)
+	return err
+}
+
+func (n *Native) Net(ctx context.Context, sink event.Sink) error {
+	_, err := compare.RunNet(ctx, compare.NetOptions{Options: n.Options}, sink)
 	return err
 }
 
@@ -40,9 +49,9 @@ func (n *Native) Bench(ctx context.Context, runs int, sink event.Sink) error {
 func (n *Native) Shell(ctx context.Context, side event.Side) (Shell, error) {
 	switch side {
 	case event.VM:
-		return &vmShell{ctx: ctx, opt: n.Options}, nil
+		return &vmShell{ctx: ctx, opt: n.Options, net: n.NetShells}, nil
 	case event.Container:
-		return &ctShell{ctx: ctx, opt: n.Options}, nil
+		return &ctShell{ctx: ctx, opt: n.Options, net: n.NetShells}, nil
 	}
 	return nil, fmt.Errorf("no side %q", side)
 }
@@ -66,6 +75,13 @@ func (s *stdio) SetStdin(r io.Reader)  { s.in = r }
 func (s *stdio) SetStdout(w io.Writer) { s.out = w }
 func (s *stdio) SetStderr(w io.Writer) { s.errOut = w }
 
+// told prints the shell's place on the lab network before its prompt.
+func (s *stdio) told(n compare.NetInfo) {
+	if s.errOut != nil {
+		fmt.Fprintf(s.errOut, "twinboot: %s; beside it, serving: %s and %s (port 8080)\r\n", n, compare.VMHostname, compare.ContainerHostname)
+	}
+}
+
 // ctShell runs the probe in shell mode in a fresh container. The terminal
 // is passed to the container as it is (an *os.File goes to the child
 // directly), so busybox sh gets a real tty; `exit` ends it.
@@ -73,16 +89,25 @@ type ctShell struct {
 	stdio
 	ctx context.Context
 	opt compare.Options
+	net bool
 }
 
 func (c *ctShell) Escape() string { return "" }
 
 func (c *ctShell) Run() error {
-	res, err := container.Run(c.ctx, container.Spec{
+	spec := container.Spec{
 		Rootfs: c.opt.Guest.Rootfs,
 		Args:   report.Args(report.ModeShell, -1),
 		Stdin:  c.in, Stdout: c.out, Stderr: c.errOut,
-	})
+	}
+	var res container.Result
+	var err error
+	if c.net {
+		spec.Hostname = compare.ContainerHostname
+		res, err = compare.ContainerOnNet(c.ctx, spec, compare.OnNet{Peer: &c.opt, Told: c.told})
+	} else {
+		res, err = container.Run(c.ctx, spec)
+	}
 	if err != nil {
 		return fmt.Errorf("container shell: %w", err)
 	}
@@ -103,6 +128,7 @@ type vmShell struct {
 	stdio
 	ctx context.Context
 	opt compare.Options
+	net bool
 }
 
 func (v *vmShell) Escape() string { return "Ctrl-]" }
@@ -130,14 +156,19 @@ func (v *vmShell) Run() error {
 	if mem == 0 {
 		mem = compare.DefaultVMMem
 	}
-	_, err = vmm.Run(ctx, hypervisor.Config{
+	cfg := hypervisor.Config{
 		Kernel:   kernel,
 		Initrd:   g.Initramfs,
 		Cmdline:  ShellCmdline,
 		MemBytes: mem,
 		Console:  v.out,
 		Input:    &nested.EscapeReader{R: keys.R, Stop: cancel},
-	})
+	}
+	if v.net {
+		_, err = compare.VMOnNet(ctx, cfg, compare.VMHostname, compare.OnNet{Peer: &v.opt, Told: v.told})
+	} else {
+		_, err = vmm.Run(ctx, cfg)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("VM shell: %w", err)
 	}

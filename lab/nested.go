@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/guest/report"
@@ -19,6 +20,9 @@ import (
 // nested cleans up), so the next job boots a fresh L1. Close powers it off.
 type Nested struct {
 	l1 *nested.L1
+	// NetShells: as Native's, in L1 (`vm --net --net-peer`, `ct run --net
+	// --net-peer`).
+	NetShells bool
 }
 
 // NewNested returns the nested-mode engine; opt configures its L1.
@@ -35,6 +39,20 @@ func (n *Nested) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	return err
 }
 
+// Net runs `twinboot run --net` in L1: the lab network lives there, and
+// its NetDone event comes back over the transport.
+func (n *Nested) Net(ctx context.Context, sink event.Sink) error {
+	stderr := tail.New(4 << 10)
+	code, err := n.l1.Run(ctx, nested.Job{Args: []string{"run", "--net"}, Sink: sink, Stderr: stderr, Timeout: Timeout(1, 0)})
+	if err != nil {
+		return fmt.Errorf("nested mode: %w", err)
+	}
+	if code != 0 {
+		return fmt.Errorf("inside the nested-mode lab machine: %s", strings.TrimPrefix(stderr.Join(1), "twinboot run: "))
+	}
+	return nil
+}
+
 // Shell boots L1 if needed (the lab says "opening a shell…" meanwhile), and
 // returns a shell whose keys travel into L1 over the transport.
 func (n *Nested) Shell(ctx context.Context, side event.Side) (Shell, error) {
@@ -44,7 +62,7 @@ func (n *Nested) Shell(ctx context.Context, side event.Side) (Shell, error) {
 	if _, err := n.l1.Boot(ctx, nil); err != nil {
 		return nil, fmt.Errorf("the lab machine: %w", err)
 	}
-	return &nestedShell{ctx: ctx, l1: n.l1, side: side}, nil
+	return &nestedShell{ctx: ctx, l1: n.l1, side: side, net: n.NetShells}, nil
 }
 
 func (n *Nested) Export(_ context.Context, res compare.Results, dir string) ([]string, error) {
@@ -62,13 +80,23 @@ func (n *Nested) Close() error { return n.l1.Close() }
 // The container has no terminal of its own in L1, so the job runs on a pty
 // there: busybox sh then sees a terminal, and the pty's line discipline
 // turns Enter into a newline and Ctrl-C into SIGINT, as natively.
-func shellJob(side event.Side) (nested.Job, error) {
+func shellJob(side event.Side, net bool) (nested.Job, error) {
 	switch side {
 	case event.VM:
-		return nested.Job{Args: []string{"vm", "--stdin", "--timeout=0", "--cmdline=" + ShellCmdline}}, nil
+		args := []string{"vm", "--stdin", "--timeout=0", "--cmdline=" + ShellCmdline}
+		if net {
+			args = append(args, "--net", "--net-peer")
+		}
+		return nested.Job{Args: args}, nil
 	case event.Container:
-		// --read-only: no overlayfs needed, whatever L1's kernel loads.
-		args := append([]string{"ct", "run", "--read-only", "--timeout=0", "--"}, report.Args(report.ModeShell, -1)...)
+		// --read-only: no overlayfs needed, whatever L1's kernel loads;
+		// on the lab network the root must be writable for /etc/hosts (L1
+		// loads overlay).
+		args := []string{"ct", "run", "--read-only", "--timeout=0"}
+		if net {
+			args = []string{"ct", "run", "--timeout=0", "--net", "--net-peer", "--hostname=" + compare.ContainerHostname}
+		}
+		args = append(append(args, "--"), report.Args(report.ModeShell, -1)...)
 		return nested.Job{Args: args, TTY: true, FreeTTY: true}, nil
 	}
 	return nested.Job{}, fmt.Errorf("no side %q", side)
@@ -84,12 +112,13 @@ type nestedShell struct {
 	ctx  context.Context
 	l1   *nested.L1
 	side event.Side
+	net  bool
 }
 
 func (c *nestedShell) Escape() string { return "Ctrl-]" }
 
 func (c *nestedShell) Run() error {
-	job, err := shellJob(c.side)
+	job, err := shellJob(c.side, c.net)
 	if err != nil {
 		return err
 	}

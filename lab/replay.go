@@ -71,6 +71,16 @@ func (r *Replay) Bench(context.Context, int, event.Sink) error {
 	return fmt.Errorf("bench: %w of %s (run the lab on a machine with the engine)", ErrReplay, r.Source)
 }
 
+// Net replays too: a recorded stream holds NetDone when its run had one.
+func (r *Replay) Net(ctx context.Context, sink event.Sink) error {
+	for _, ev := range r.Events {
+		if _, ok := ev.(compare.NetDone); ok {
+			return r.Run(ctx, sink)
+		}
+	}
+	return fmt.Errorf("network check: %w of %s, which holds none", ErrReplay, r.Source)
+}
+
 func (r *Replay) Shell(context.Context, event.Side) (Shell, error) {
 	return nil, fmt.Errorf("%w of %s: no VM or container is running", ErrReplay, r.Source)
 }
@@ -108,6 +118,10 @@ func (r *Recorder) Run(ctx context.Context, sink event.Sink) error {
 
 func (r *Recorder) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	return r.Engine.Bench(ctx, runs, r.sink(sink))
+}
+
+func (r *Recorder) Net(ctx context.Context, sink event.Sink) error {
+	return r.Engine.Net(ctx, r.sink(sink))
 }
 
 // Err reports the first write error, if any.

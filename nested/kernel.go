@@ -34,14 +34,17 @@ type Kernel struct {
 // l1Modules is the load order: kvm needs irqbypass, kvm-amd needs kvm and
 // ccp (the AMD secure processor driver, for SEV). overlay (no dependencies)
 // gives containers in L1 their writable layer over the read-only rootfs;
-// tun (no dependencies) gives tests the TAP devices a VM's NIC plugs into.
-// Loading them by hand keeps modprobe, depmod and the rest of the module
-// tree out of L1.
-var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd", "overlay", "tun"}
+// tun (no dependencies) gives tests the TAP devices a VM's NIC plugs into;
+// llc, stp (which needs llc), bridge (which needs both) and veth (no
+// dependencies) give the lab network (package network) its bridge and the
+// containers' veth pairs. Loading them by hand keeps modprobe, depmod and
+// the rest of the module tree out of L1.
+var l1Modules = []string{"irqbypass", "kvm", "ccp", "kvm-amd", "overlay", "tun", "llc", "stp", "bridge", "veth"}
 
 // optionalModules may fail to load without failing L1: without overlay only
-// writable containers fail, and without tun only NICs, and they say why.
-var optionalModules = map[string]bool{"overlay": true, "tun": true}
+// writable containers fail, without tun only NICs, without the others only
+// the lab network, and they say why (network names the missing module).
+var optionalModules = map[string]bool{"overlay": true, "tun": true, "llc": true, "stp": true, "bridge": true, "veth": true}
 
 // metaPackage is Debian's "current generic kernel" package. Its single
 // dependency names the real package, whose ABI number changes with security

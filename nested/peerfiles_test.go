@@ -43,14 +43,14 @@ func TestParentDirs(t *testing.T) {
 	}
 }
 
-// A kernel cached before overlay and tun joined l1Modules lacks them, and
-// only them.
+// A kernel cached before overlay, tun and the lab network's modules
+// joined l1Modules lacks them, and only them.
 func TestMissingModules(t *testing.T) {
 	old := Kernel{Modules: []string{"/c/irqbypass.ko", "/c/kvm.ko", "/c/ccp.ko", "/c/kvm-amd.ko"}}
-	if got := missingModules(old); !reflect.DeepEqual(got, []string{"overlay", "tun"}) {
-		t.Errorf("old cache: missing %q, want [overlay tun]", got)
+	if got := missingModules(old); !reflect.DeepEqual(got, []string{"overlay", "tun", "llc", "stp", "bridge", "veth"}) {
+		t.Errorf("old cache: missing %q, want [overlay tun llc stp bridge veth]", got)
 	}
-	full := Kernel{Modules: append(old.Modules, "/c/overlay.ko", "/c/tun.ko")}
+	full := Kernel{Modules: append(old.Modules, "/c/overlay.ko", "/c/tun.ko", "/c/llc.ko", "/c/stp.ko", "/c/bridge.ko", "/c/veth.ko")}
 	if got := missingModules(full); len(got) != 0 {
 		t.Errorf("full cache: missing %q", got)
 	}

@@ -83,6 +83,10 @@ func (m *Model) apply(ev event.Event) {
 				m.bench.ctReady = append(m.bench.ctReady, float64(run.Container.ReadyNS))
 			}
 		}
+	case compare.NetDone:
+		res := e.Results
+		m.net = &res
+		m.emulated = m.emulated || res.Emulated
 	case compare.Finished:
 		res := e.Results
 		m.results = &res

@@ -18,6 +18,7 @@ const (
 	jobBench
 	jobExport
 	jobFleet
+	jobNet
 )
 
 func (k jobKind) String() string {
@@ -30,6 +31,8 @@ func (k jobKind) String() string {
 		return "export"
 	case jobFleet:
 		return "fleet"
+	case jobNet:
+		return "network check"
 	}
 	return "idle"
 }

@@ -22,6 +22,7 @@ type keyMap struct {
 	Up       key.Binding
 	Export   key.Binding
 	Fleet    key.Binding // the fleet view's own keys are in fleet.go
+	Net      key.Binding
 	Language key.Binding
 	Help     key.Binding
 	Quit     key.Binding
@@ -40,6 +41,7 @@ func newKeyMap() keyMap {
 		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "scroll back")),
 		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export JSON/CSV/charts")),
 		Fleet:    newFleetKeys().Start,
+		Net:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "network check")),
 		Language: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "English/한국어")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -54,7 +56,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is shown when `?` is pressed.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Rerun, k.Bench, k.Fleet, k.Export},
+		{k.Rerun, k.Bench, k.Fleet, k.Net, k.Export},
 		{k.Shell, k.Side},
 		{k.Lessons, k.Next, k.Prev, k.Down, k.Up, k.Language},
 		{k.Help, k.Quit},
@@ -64,7 +66,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 func (k keyMap) all() []key.Binding {
 	f := newFleetKeys()
 	return []key.Binding{k.Rerun, k.Bench, k.Shell, k.Side, k.Lessons, k.Next, k.Prev, k.Down, k.Up,
-		k.Export, k.Language, k.Help, k.Quit, f.Start, f.Stop}
+		k.Export, k.Net, k.Language, k.Help, k.Quit, f.Start, f.Stop}
 }
 
 // Keys lists every key string the lab answers to ("r", "tab", "ctrl+c", …),

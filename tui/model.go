@@ -55,6 +55,9 @@ type Model struct {
 	mode     string
 
 	bench benchState
+	// net is the last network check's results (m): each side's address
+	// and the reachability matrix.
+	net *compare.NetResults
 
 	job     *job
 	pending jobKind // started when the current job has finished
@@ -209,6 +212,8 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.start(jobRun)
 	case key.Matches(msg, k.Bench):
 		return m, m.start(jobBench)
+	case key.Matches(msg, k.Net):
+		return m, m.start(jobNet)
 	case key.Matches(msg, k.Side):
 		if m.selected == event.VM {
 			m.selected = event.Container
@@ -299,6 +304,10 @@ func (m *Model) start(kind jobKind) tea.Cmd {
 		m.fleet.reset(vms, cts)
 		m.lessons.open = false
 		m.status = fmt.Sprintf("starting %d VMs and %d containers at once; x stops them all", vms, cts)
+	case jobNet:
+		fn = func(ctx context.Context, sink event.Sink) ([]string, error) { return nil, eng.Net(ctx, sink) }
+		m.net = nil
+		m.status = "putting the VM and the container on one lab network and checking every path…"
 	case jobExport:
 		if m.results == nil {
 			m.status = "nothing to export yet: press r and wait for the run to finish"

@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/twinboot/twinboot/compare"
+	"github.com/twinboot/twinboot/guest/report"
 	"github.com/twinboot/twinboot/internal/event"
 	"github.com/twinboot/twinboot/lab"
 )
@@ -95,6 +96,7 @@ func (b *blocking) Bench(ctx context.Context, _ int, sink event.Sink) error { re
 func (b *blocking) Fleet(ctx context.Context, _, _ int, sink event.Sink) error {
 	return b.Run(ctx, sink)
 }
+func (b *blocking) Net(ctx context.Context, sink event.Sink) error          { return b.Run(ctx, sink) }
 func (b *blocking) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell in this test")
 }
@@ -191,7 +193,7 @@ func TestReplayRefusesWhatItCannotDo(t *testing.T) {
 
 // scripted plays fixed streams for Run and Bench and records exports.
 type scripted struct {
-	run, bench []event.Event
+	run, bench, net []event.Event
 	// fleet is played by Fleet, which then holds the fleet up until it is
 	// stopped, as a real one does.
 	fleet    []event.Event
@@ -211,6 +213,9 @@ func (s *scripted) Run(ctx context.Context, sink event.Sink) error {
 }
 func (s *scripted) Bench(ctx context.Context, runs int, sink event.Sink) error {
 	return (&lab.Replay{Events: s.bench}).Run(ctx, sink)
+}
+func (s *scripted) Net(ctx context.Context, sink event.Sink) error {
+	return (&lab.Replay{Events: s.net}).Net(ctx, sink)
 }
 func (s *scripted) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell here")
@@ -508,5 +513,36 @@ func TestShellHandsBackLateKeys(t *testing.T) {
 	keys := typedKeys([]byte("?q\x1b[A"))
 	if len(keys) != 2 || keys[0].String() != "?" || keys[1].String() != "q" {
 		t.Fatalf("typedKeys = %v, want ? and q, the escape sequence left out", keys)
+	}
+}
+
+// m runs the network check: each pane shows its address, and the matrix
+// shows every path, with its round trip or why it failed.
+func TestNetCheckShowsAddressesAndMatrix(t *testing.T) {
+	res := compare.NetResults{Network: "twinboot-7-0", Subnet: "10.88.0.0/24", LabHost: "10.88.0.1",
+		Sides: []compare.NetSide{
+			{Side: "vm", Hostname: "twinboot-vm", Addr: "10.88.0.2/24"},
+			{Side: "container", Hostname: "twinboot-ct", Addr: "10.88.0.3/24"},
+		},
+		Paths: []compare.NetPath{
+			{From: compare.NodeLabHost, To: compare.NodeVM, OK: true, NetBench: report.NetBench{RTTP50us: 2500, StreamMBps: 3.5}},
+			{From: compare.NodeLabHost, To: compare.NodeContainer, OK: true, NetBench: report.NetBench{RTTP50us: 600, StreamMBps: 50}},
+			{From: compare.NodeVM, To: compare.NodeContainer, OK: true, NetBench: report.NetBench{RTTP50us: 2400, StreamMBps: 4}},
+			{From: compare.NodeContainer, To: compare.NodeVM, NetBench: report.NetBench{Error: "connection refused"}},
+		}}
+	eng := &scripted{net: []event.Event{event.Log{Msg: "lab network: checking"}, compare.NetDone{Results: res}}}
+	m := testModel(t, eng, 140, 44)
+	m, cmd := press(m, "m")
+	if m.job == nil || m.job.kind != jobNet {
+		t.Fatalf("m did not start the network check: %+v", m.job)
+	}
+	m, _ = drive(t, m, cmd)
+	v := m.View()
+	for _, want := range []string{"10.88.0.2/24 (twinboot-vm)", "10.88.0.3/24 (twinboot-ct)", "lab network twinboot-7-0",
+		"lab host  → VM", "2.5 ms (p50)", "lab host  → container", "600 µs (p50)", "VM        → container",
+		"container → VM", "FAILED  connection refused", "network check finished"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
 	}
 }

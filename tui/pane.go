@@ -23,6 +23,9 @@ func (m Model) paneView(s *sideState, w, h int, compact bool) string {
 		title = "Container"
 	}
 	head := m.mark(lookShell, m.st.accent(string(s.side)).Render(title))
+	if a := m.netAddr(s.side); a != "" {
+		head += m.st.dim.Render(" · ") + m.st.bold.Render(a)
+	}
 	if m.selected == s.side {
 		style = m.st.selected
 		head += m.st.bold.Render(" ▶ selected") + m.st.dim.Render(" (s: shell, tab: switch)")

@@ -33,6 +33,9 @@ func (m Model) View() string {
 	// panel needs the rows, and the figures stay on screen.
 	strip := m.stripView(w, compact || m.lessons.open)
 	fixed := lipgloss.Height(header) + lipgloss.Height(strip) + lipgloss.Height(status) + lipgloss.Height(helpView)
+	if nv := m.netView(w); nv != "" {
+		fixed += lipgloss.Height(nv)
+	}
 
 	var lessons string
 	if m.lessons.open {
@@ -57,6 +60,9 @@ func (m Model) View() string {
 	}
 
 	parts := []string{header, panes}
+	if nv := m.netView(w); nv != "" {
+		parts = append(parts, nv)
+	}
 	if lessons != "" {
 		parts = append(parts, lessons)
 	}

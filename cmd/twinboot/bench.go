@@ -65,7 +65,7 @@ func resultsWriter(format string) (func(io.Writer, compare.Results) error, error
 }
 
 // writeResults writes to path, or to stdout when path is empty.
-func writeResults(path string, stdout io.Writer, res compare.Results, write func(io.Writer, compare.Results) error) error {
+func writeResults[R any](path string, stdout io.Writer, res R, write func(io.Writer, R) error) error {
 	return writeFile(path, stdout, func(w io.Writer) error { return write(w, res) })
 }
 

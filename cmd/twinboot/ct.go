@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/container/runtime"
 	"github.com/twinboot/twinboot/guest"
@@ -68,6 +69,7 @@ type ctRunFlags struct {
 	userns, json, readOnly   bool
 	timeout                  time.Duration
 	capAdd                   listFlag
+	net                      netFlags
 }
 
 // listFlag is a flag that may be given several times, each value a
@@ -107,6 +109,8 @@ func ctRunCmd() *cobra.Command {
 	fs.BoolVar(&f.readOnly, "read-only", false, "with --rootfs or the lab rootfs: a read-only root, no overlay (for kernels without overlayfs)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "kill the container after this long (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document (the result, or {\"error\":…}) instead of text")
+	f.net.add(fs, "run the container")
+	f.net.addPeer(fs, "the lab VM")
 	mode := modeFlag(fs, host.ModeNative, ";\nin nested mode stdin is relayed, a terminal gets a pty there and Ctrl-] ends;\n"+
 		"a container needs no KVM, so native is the default")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -116,6 +120,9 @@ func ctRunCmd() *cobra.Command {
 				json.NewEncoder(stdout).Encode(map[string]string{"error": err.Error()})
 				return exitError{code: exitUsage}
 			}
+			return err
+		}
+		if err := f.net.check(); err != nil {
 			return err
 		}
 		if *mode != host.ModeNative {
@@ -135,7 +142,14 @@ func ctRunCmd() *cobra.Command {
 			}
 			spec.ForwardSignals = true
 			var res container.Result
-			res, err = container.Run(context.Background(), spec)
+			if f.net.on {
+				var on compare.OnNet
+				if on, err = f.net.onNet(func(n compare.NetInfo) { fmt.Fprintf(stderr, "twinboot: %s\n", n) }); err == nil {
+					res, err = compare.ContainerOnNet(context.Background(), spec, on)
+				}
+			} else {
+				res, err = container.Run(context.Background(), spec)
+			}
 			if err == nil {
 				return ctReport(stdout, res, f.json)
 			}

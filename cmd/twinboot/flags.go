@@ -13,6 +13,7 @@ import (
 	"github.com/twinboot/twinboot/internal/host"
 	"github.com/twinboot/twinboot/lab"
 	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/network"
 )
 
 // The flags several commands share are declared here, once.
@@ -177,4 +178,60 @@ func innerArgs(fs *pflag.FlagSet) (args []string, files []nested.File) {
 		}
 	})
 	return args, files
+}
+
+// netFlags are --net and --subnet: put the side on a lab network of its
+// own (package network).
+type netFlags struct {
+	on, peer bool
+	subnet   string
+}
+
+func (n *netFlags) add(fs *pflag.FlagSet, what string) {
+	fs.BoolVar(&n.on, "net", false, what+" on a private lab network of its own: a network namespace twinboot makes,\n"+
+		"with a bridge, the lab host at the subnet's first address, an address and /etc/hosts for each side\n"+
+		"(no uplink; the host's own network is never touched; removed at the end)")
+	fs.StringVar(&n.subnet, "subnet", "", "the lab network's IPv4 subnet, with --net (default "+network.DefaultSubnet+", or the next free /24 above it)")
+}
+
+// addPeer declares --net-peer: the other side on the same network, serving.
+func (n *netFlags) addPeer(fs *pflag.FlagSet, other string) {
+	fs.BoolVar(&n.peer, "net-peer", false, "with --net: also start "+other+" on the same network, serving its report on port 8080\n"+
+		"(the probe's serve mode), so that this side can ping and wget it by name")
+}
+
+// check refuses --subnet without --net and a bad subnet, before any slow
+// work.
+func (n *netFlags) check() error {
+	if n.subnet != "" && !n.on {
+		return usagef("--subnet needs --net")
+	}
+	if n.peer && !n.on {
+		return usagef("--net-peer needs --net")
+	}
+	if err := network.CheckConfig(n.config()); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+func (n *netFlags) config() network.Config { return network.Config{Subnet: n.subnet} }
+
+// onNet is what compare needs to put one side on the network; told prints
+// the network's line.
+func (n *netFlags) onNet(told func(compare.NetInfo)) (compare.OnNet, error) {
+	on := compare.OnNet{Net: n.config(), Told: told}
+	if n.peer {
+		// The container side runs natively wherever it is asked to; a VM
+		// beside it needs hardware-style KVM here.
+		if d, err := host.Decide(host.ModeAuto); err != nil || d.Mode != host.ModeNative {
+			return on, usagef("--net-peer boots both sides here, and this host cannot boot a VM natively (%s): add --mode nested", d.Reason)
+		}
+		a, err := guest.Load(guest.BuildDir())
+		if err != nil {
+			return on, fmt.Errorf("--net-peer: %w", err)
+		}
+		on.Peer = &compare.Options{Guest: a, VMMemBytes: compare.DefaultVMMem, VMCPUs: 1}
+	}
+	return on, nil
 }

@@ -59,6 +59,9 @@ func labCmd() *cobra.Command {
 	var fleetVMs, fleetCts int
 	fs.IntVar(&fleetVMs, "fleet-vms", 4, "VMs the fleet view (f) starts at once")
 	fs.IntVar(&fleetCts, "fleet-containers", 8, "containers the fleet view (f) starts at once")
+	var netShells bool
+	fs.BoolVar(&netShells, "net", false, "the shell key (s) puts its side on a lab network with the other side serving beside it:\n"+
+		"`ping twinboot-vm`, `wget -O- http://twinboot-ct:8080/` from the shells (m checks every path either way)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if lang != "en" && lang != "ko" {
 			return usagef("--lang %q: want en or ko", lang)
@@ -101,13 +104,14 @@ func labCmd() *cobra.Command {
 			opts.Info = tui.Info{Mode: d.Mode, Emulated: d.Emulated(), ModeReason: d.Reason, HostKernel: compare.HostFacts().KernelRelease}
 			if d.Mode == host.ModeNested {
 				n := lab.NewNested(nested.Options{})
+				n.NetShells = netShells
 				eng, closeEngine = n, n.Close
 				// The badge compares with the kernel of the machine the
 				// container really runs on: L1's, not this host's.
 				opts.Info.HostKernel = ""
 			} else {
 				m, emulated := lab.Where(d)
-				eng = &lab.Native{Options: compare.Options{Guest: g, Mode: m, Emulated: emulated}}
+				eng = &lab.Native{Options: compare.Options{Guest: g, Mode: m, Emulated: emulated}, NetShells: netShells}
 			}
 		}
 		var rec *lab.Recorder

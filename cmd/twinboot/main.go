@@ -17,6 +17,7 @@ import (
 	"github.com/twinboot/twinboot/container"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/nested"
+	"github.com/twinboot/twinboot/network"
 )
 
 func main() {
@@ -32,6 +33,7 @@ func commands() []*cobra.Command {
 		densityCmd(),
 		vmCmd(),
 		ctCmd(),
+		netCmd(),
 		chartCmd(),
 		guestCmd(),
 		nestedCmd(),
@@ -92,8 +94,8 @@ func tolerant(cmd *cobra.Command) bool {
 var staleRemoved []string
 
 // cleanupStale removes what killed runs left: a container's state, cgroups
-// and mounts (by container ID), and an L1 machine's temporary files (by
-// path), so that a SIGKILL costs nothing until a later run of the same
+// and mounts (by container ID), an L1 machine's temporary files (by path)
+// and a lab network (its namespace, links and addresses), so that a SIGKILL costs nothing until a later run of the same
 // command.
 func cleanupStale() []string {
 	ids, _ := container.CleanupStaleRuns()
@@ -103,6 +105,10 @@ func cleanupStale() []string {
 	}
 	if dir, err := guest.FindBuildDir(); err == nil {
 		out = append(out, nested.CleanupStaleRuns(dir)...)
+	}
+	nets, _ := network.CleanupStale()
+	for _, n := range nets {
+		out = append(out, "lab network "+n)
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/twinboot/twinboot/compare"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/hypervisor"
 	"github.com/twinboot/twinboot/hypervisor/vmm"
@@ -33,7 +34,8 @@ func vmCmd() *cobra.Command {
 		timeout               time.Duration
 		jsonOut, quiet, stdin bool
 		disks                 diskFlags
-		tap, id               string
+		tap, id, hostname     string
+		nf                    netFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "vm",
@@ -52,6 +54,9 @@ func vmCmd() *cobra.Command {
 	fs.Var(&disks, "disk", "raw disk image as a virtio-blk disk, IMG or IMG,ro; repeat for /dev/vda, /dev/vdb, ... (in nested mode the VM gets a copy)")
 	fs.StringVar(&tap, "tap", "", "attach the guest's eth0 (virtio-net) to this existing TAP device")
 	fs.StringVar(&id, "id", "", "the VM's ID; eth0's MAC address is derived from it")
+	nf.add(fs, "boot the VM")
+	nf.addPeer(fs, "the lab container")
+	fs.StringVar(&hostname, "hostname", "", "with --net: the VM's hostname (default "+compare.VMHostname+"; set by the kernel's ip= word)")
 	mode := modeFlag(fs, host.ModeAuto, "")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		// Checked here, before nested mode boots a machine to find out.
@@ -66,6 +71,15 @@ func vmCmd() *cobra.Command {
 		}
 		if err := hypervisor.CheckKernel(v.kernel, initrd); err != nil {
 			return usageError{err}
+		}
+		if err := nf.check(); err != nil {
+			return err
+		}
+		if nf.on && tap != "" {
+			return usagef("--net makes the VM's NIC: no --tap with it")
+		}
+		if hostname != "" && !nf.on {
+			return usagef("--hostname needs --net")
 		}
 		// Without hardware KVM, run this same command inside nested mode's
 		// L1 machine and relay its output; with --stdin, what this process
@@ -111,13 +125,23 @@ func vmCmd() *cobra.Command {
 		}
 		// Inside L1, the events also travel to the host's twinboot.
 		cfg.Events = nested.Tee(cfg.Events, nested.EventTap())
-		return runVM(cfg, jsonOut, stdout, stderr)
+		run := func(ctx context.Context, cfg hypervisor.Config) (hypervisor.Result, error) { return vmm.Run(ctx, cfg) }
+		if nf.on {
+			on, err := nf.onNet(func(n compare.NetInfo) { fmt.Fprintf(stderr, "twinboot: %s\n", n) })
+			if err != nil {
+				return err
+			}
+			run = func(ctx context.Context, cfg hypervisor.Config) (hypervisor.Result, error) {
+				return compare.VMOnNet(ctx, cfg, hostname, on)
+			}
+		}
+		return runVM(run, cfg, jsonOut, stdout, stderr)
 	}
 	return cmd
 }
 
-func runVM(cfg hypervisor.Config, jsonOut bool, stdout, stderr io.Writer) error {
-	res, runErr := vmm.Run(context.Background(), cfg)
+func runVM(run func(context.Context, hypervisor.Config) (hypervisor.Result, error), cfg hypervisor.Config, jsonOut bool, stdout, stderr io.Writer) error {
+	res, runErr := run(context.Background(), cfg)
 	if res.Reason == "" && runErr != nil {
 		// The VM was never made (hypervisor.New's error).
 		if jsonOut {

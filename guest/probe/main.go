@@ -19,6 +19,7 @@ const (
 	modePoweroff = report.ModePoweroff
 	modeShell    = report.ModeShell
 	modeIdle     = report.ModeIdle
+	modeServe    = report.ModeServe
 )
 
 const defaultSyscalls = report.DefaultSyscalls
@@ -49,8 +50,9 @@ func main() {
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff, shell or idle (default from twinboot.mode= on the kernel command line, else exit)")
+	mode := fs.String(report.SettingMode, modeExit, "after printing: exit, poweroff, shell, idle or serve (default from twinboot.mode= on the kernel command line, else exit)")
 	syscalls := fs.Int(report.SettingSyscalls, defaultSyscalls, "getppid calls in the syscall burst (default from twinboot.syscalls=)")
+	peer := fs.String(report.SettingPeer, "", "after READY, measure round trips and one TCP stream to a serving probe at HOST:PORT[,PINGS,BYTES] and print a TWINBOOT-NETBENCH line (default from twinboot.peer=)")
 	diskbench := fs.String(report.SettingDiskbench, "", "after READY, measure this disk or file (sequential read and write, 4 KiB random reads) and print a TWINBOOT-DISKBENCH line; it is overwritten (default from twinboot.diskbench=)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -100,8 +102,19 @@ func run(args []string) int {
 	if !set[report.SettingDiskbench] {
 		*diskbench = params[report.SettingDiskbench]
 	}
+	if !set[report.SettingPeer] {
+		*peer = params[report.SettingPeer]
+	}
+	// In a VM the lab network's names come on the command line (a
+	// container's /etc/hosts is written by the runtime). The hostname and
+	// eth0's address come from the kernel's own ip= word.
+	if h, ok := params[report.SettingHosts]; ok && ownKernel {
+		if err := writeHosts(h); err != nil {
+			noteErr(&r, "hosts", err)
+		}
+	}
 	switch *mode {
-	case modeExit, modePoweroff, modeShell, modeIdle:
+	case modeExit, modePoweroff, modeShell, modeIdle, modeServe:
 	default:
 		noteErr(&r, "mode", fmt.Errorf("unknown mode %q; using %q", *mode, modeExit))
 		*mode = modeExit
@@ -138,6 +151,18 @@ func run(args []string) int {
 			return finish(modePoweroff, pid1, 0)
 		}
 		return 0
+	}
+	if *mode == modeServe {
+		// Serving starts before measuring a peer: two probes that each
+		// serve and measure the other must not wait on each other.
+		status := serve(r, *peer)
+		if !pid1 || !ownKernel {
+			return status
+		}
+		return finish(modePoweroff, pid1, status)
+	}
+	if *peer != "" {
+		measurePeer(*peer)
 	}
 	if *mode == modeShell {
 		status := shell(pid1)

@@ -131,13 +131,19 @@ type DiskBench struct {
 
 // ParseDiskBench extracts a DiskBench from one output line.
 func ParseDiskBench(line string) (DiskBench, bool) {
-	i := strings.Index(line, DiskBenchPrefix)
+	return parseLine[DiskBench](line, DiskBenchPrefix)
+}
+
+// parseLine decodes the JSON after prefix in one output line of the probe.
+func parseLine[T any](line, prefix string) (T, bool) {
+	var v T
+	i := strings.Index(line, prefix)
 	if i < 0 {
-		return DiskBench{}, false
+		return v, false
 	}
-	var d DiskBench
-	if err := json.Unmarshal([]byte(strings.TrimRight(line[i+len(DiskBenchPrefix):], "\r\n")), &d); err != nil {
-		return DiskBench{}, false
+	if err := json.Unmarshal([]byte(strings.TrimRight(line[i+len(prefix):], "\r\n")), &v); err != nil {
+		var zero T
+		return zero, false
 	}
-	return d, true
+	return v, true
 }
