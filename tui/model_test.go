@@ -96,7 +96,7 @@ func (b *blocking) Bench(ctx context.Context, _ int, sink event.Sink) error { re
 func (b *blocking) Fleet(ctx context.Context, _, _ int, sink event.Sink) error {
 	return b.Run(ctx, sink)
 }
-func (b *blocking) Net(ctx context.Context, sink event.Sink) error          { return b.Run(ctx, sink) }
+func (b *blocking) Net(ctx context.Context, sink event.Sink) error { return b.Run(ctx, sink) }
 func (b *blocking) Shell(context.Context, event.Side) (lab.Shell, error) {
 	return nil, errors.New("no shell in this test")
 }
