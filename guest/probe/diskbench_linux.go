@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -101,16 +100,6 @@ func diskBench(path string) report.DiskBench {
 	}
 	d.WriteBytes, d.WriteMBps = size-half, mbps(size-half, time.Since(start))
 	return d
-}
-
-// aligned returns n bytes aligned to 4 KiB, as O_DIRECT needs.
-func aligned(n int) []byte {
-	b := make([]byte, n+benchBlock)
-	off := int(uintptr(unsafe.Pointer(&b[0])) & (benchBlock - 1))
-	if off != 0 {
-		off = benchBlock - off
-	}
-	return b[off : off+n]
 }
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / 1e6 / d.Seconds() }
