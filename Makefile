@@ -87,9 +87,11 @@ nested: guest
 # On a host without hardware KVM the lab runs inside the nested-mode machine:
 # prepare it here, with its progress on the terminal, rather than behind the
 # TUI's first frame.
+# --net: the shells (s) sit on a lab network, the other side serving beside
+# them, so that they ping and wget each other by name (m checks every path).
 lab: deps guest
 	@if $(BIN) doctor --json | jq -e '.mode.mode == "nested"' >/dev/null 2>&1; then $(BIN) nested build; fi
-	$(BIN) lab
+	$(BIN) lab --net
 
 # The figures for a class or a blog post: 20 interleaved VM/container pairs
 # with the peers (QEMU, runc, crun) where they can run, then their charts.

@@ -545,4 +545,14 @@ func TestNetCheckShowsAddressesAndMatrix(t *testing.T) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
 	}
+	// The round trips join the comparison strip, with their ratio.
+	strip := m.stripView(140, false)
+	for _, want := range []string{"round trip  lab host → VM", "→ container", "VM/container: 4.17×"} {
+		if !strings.Contains(strip, want) {
+			t.Errorf("comparison strip lacks %q:\n%s", want, strip)
+		}
+	}
+	if compact := m.stripView(80, true); !strings.Contains(compact, "net rtt") {
+		t.Errorf("compact strip lacks the round trips:\n%s", compact)
+	}
 }

@@ -46,6 +46,27 @@ func (m Model) netView(w int) string {
 	return strings.Join(lines, "\n")
 }
 
+// netRTTs are the round trips (p50, µs) from the lab host to the VM and to
+// the container in the last network check, when both paths worked.
+func (m Model) netRTTs() (vm, ct float64, ok bool) {
+	if m.net == nil {
+		return 0, 0, false
+	}
+	var okVM, okCt bool
+	for _, p := range m.net.Paths {
+		if p.From != compare.NodeLabHost || !p.OK {
+			continue
+		}
+		switch p.To {
+		case compare.NodeVM:
+			vm, okVM = p.RTTP50us, true
+		case compare.NodeContainer:
+			ct, okCt = p.RTTP50us, true
+		}
+	}
+	return vm, ct, okVM && okCt
+}
+
 func nodeName(n string) string {
 	switch n {
 	case compare.NodeLabHost:

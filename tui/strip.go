@@ -87,6 +87,10 @@ func (m Model) stripView(w int, compact bool) string {
 		lines = append(lines,
 			m.mark(lookReady, pair("READY", fv, fc, vmT, ctT, bootRatio)),
 			m.mark(lookMemory, pair("memory", mv, mc, vmM, ctM, memRatio)))
+		if vmRTT, ctRTT, ok := m.netRTTs(); ok {
+			nv, nc := frac(vmRTT, ctRTT)
+			lines = append(lines, pair("net rtt", nv, nc, fmtMicros(vmRTT)+emu, fmtMicros(ctRTT)+emu, ratio(vmRTT, ctRTT)))
+		}
 	} else {
 		lines = append(lines,
 			row("time to READY  VM", vmT, fv, m.st.accent("vm")),
@@ -96,6 +100,16 @@ func (m Model) stripView(w int, compact bool) string {
 			row("        container "+ctMemLabel, ctM, mc, m.st.accent("container")),
 			m.st.dim.Render(strings.Repeat(" ", labelW))+"VM/container: "+m.st.bold.Render(memRatio),
 		)
+		// The lab network, once m has checked it: a round trip from the lab
+		// host through the VMM and a virtual NIC, against the kernel alone.
+		if vmRTT, ctRTT, ok := m.netRTTs(); ok {
+			nv, nc := frac(vmRTT, ctRTT)
+			lines = append(lines,
+				row("round trip  lab host → VM", fmtMicros(vmRTT)+emu, nv, m.st.accent("vm")),
+				row("            → container", fmtMicros(ctRTT)+emu, nc, m.st.accent("container")),
+				m.st.dim.Render(strings.Repeat(" ", labelW))+"VM/container: "+m.st.bold.Render(ratio(vmRTT, ctRTT)),
+			)
+		}
 	}
 	lines = append(lines, m.kernelFacts(inner, compact)...)
 	lines = append(lines, m.benchLines(inner, compact)...)
