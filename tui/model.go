@@ -307,6 +307,10 @@ func (m *Model) start(kind jobKind) tea.Cmd {
 	case jobNet:
 		fn = func(ctx context.Context, sink event.Sink) ([]string, error) { return nil, eng.Net(ctx, sink) }
 		m.net = nil
+		// Both sides boot again for the check: their panes show that boot,
+		// not the phases of the last run followed by this one's.
+		m.vm.reset()
+		m.ct.reset()
 		m.status = "putting the VM and the container on one lab network and checking every path…"
 	case jobExport:
 		if m.results == nil {

@@ -532,7 +532,11 @@ func TestNetCheckShowsAddressesAndMatrix(t *testing.T) {
 		}}
 	eng := &scripted{net: []event.Event{event.Log{Msg: "lab network: checking"}, compare.NetDone{Results: res}}}
 	m := testModel(t, eng, 140, 44)
+	m.vm.phases = []event.Phase{{Side: event.VM, Name: "READY seen"}} // a run before
 	m, cmd := press(m, "m")
+	if len(m.vm.phases) != 0 {
+		t.Errorf("the VM pane keeps the last run's phases under the check's: %v", m.vm.phases)
+	}
 	if m.job == nil || m.job.kind != jobNet {
 		t.Fatalf("m did not start the network check: %+v", m.job)
 	}
