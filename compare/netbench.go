@@ -109,16 +109,8 @@ func BenchNet(ctx context.Context, o NetBenchOptions, sink event.Sink) (NetBench
 	defer stop()
 
 	// Our VM.
-	vmEp, err := l.Reserve(network.KindVM, "vm", VMHostname)
+	vmEp, cfg, err := servingVM(l, o.Options, "vm", sink)
 	if err != nil {
-		return res, err
-	}
-	cfg := hypervisor.Config{
-		Kernel: o.Kernel, Initrd: o.Initrd, MemBytes: o.VMMemBytes, CPUs: o.VMCPUs,
-		Cmdline: report.Cmdline(hypervisor.DefaultCmdline, report.ModeServe, 0),
-		Events:  sink, Emulated: o.Emulated, ID: "vm",
-	}
-	if err := attachVM(l, vmEp, &cfg); err != nil {
 		return res, err
 	}
 	var vmRes hypervisor.Result

@@ -152,19 +152,29 @@ func VMOnNet(ctx context.Context, cfg hypervisor.Config, hostname string, on OnN
 // returns the function that stops it and waits for its end. sink, when
 // set, gets its events.
 func serveVM(ctx context.Context, l *network.Lab, o Options, sink event.Sink) (stop func(), err error) {
-	e, err := l.Reserve(network.KindVM, "peer-vm", VMHostname)
+	_, cfg, err := servingVM(l, o, "peer-vm", sink)
 	if err != nil {
 		return nil, err
+	}
+	return background(ctx, func(ctx context.Context) { vmm.Run(ctx, cfg) }), nil
+}
+
+// servingVM reserves endpoint id on l for the lab VM and returns its
+// config in serve mode, its NIC attached there.
+func servingVM(l *network.Lab, o Options, id string, sink event.Sink) (*network.Endpoint, hypervisor.Config, error) {
+	e, err := l.Reserve(network.KindVM, id, VMHostname)
+	if err != nil {
+		return nil, hypervisor.Config{}, err
 	}
 	cfg := hypervisor.Config{
 		Kernel: o.Kernel, Initrd: o.Initrd, MemBytes: o.VMMemBytes, CPUs: o.VMCPUs,
 		Cmdline: report.Cmdline(hypervisor.DefaultCmdline, report.ModeServe, 0),
-		Events:  sink, Emulated: o.Emulated, ID: "peer-vm",
+		Events:  sink, Emulated: o.Emulated, ID: id,
 	}
 	if err := attachVM(l, e, &cfg); err != nil {
-		return nil, err
+		return nil, hypervisor.Config{}, err
 	}
-	return background(ctx, func(ctx context.Context) { vmm.Run(ctx, cfg) }), nil
+	return e, cfg, nil
 }
 
 // serveContainer starts the lab's container on l in serve mode, in the
