@@ -15,8 +15,11 @@ import (
 )
 
 // The exit statuses are one convention across commands (exitHelp): bad
-// usage is 2 everywhere, --json or not, before any slow work.
+// usage is 2 everywhere, --json or not, before any slow work. With no
+// QEMU on PATH, a check made only after nested mode started its machine
+// would fail with 1 ("qemu-system-x86 missing"), not 2.
 func TestExitUsageEverywhere(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
 	for _, args := range [][]string{
 		{"vm", "--timeout", "-1s", "--mode", "nested"},
 		{"run", "--timeout", "-1s", "--mode", "nested"},
@@ -33,12 +36,8 @@ func TestExitUsageEverywhere(t *testing.T) {
 		{"chart"},
 	} {
 		var out, errb bytes.Buffer
-		start := time.Now()
 		if code := dispatch(args, &out, &errb); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d; stderr %q", args, code, exitUsage, errb.String())
-		}
-		if time.Since(start) > 10*time.Second {
-			t.Errorf("%q: refused only after %v (work started before the check)", args, time.Since(start))
 		}
 	}
 }
@@ -70,7 +69,13 @@ func TestExitTimeoutAndSignal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		// A bench killed by the test's failure leaves its container's
+		// state; the next command removes it.
+		exec.Command(bin, "version").Run()
+	})
 	time.Sleep(2 * time.Second) // well inside the benchmark
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()

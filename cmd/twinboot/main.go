@@ -60,10 +60,14 @@ func rootCmd() *cobra.Command {
 			// A mistyped $TWINBOOT_BUILD is bad input, refused before any
 			// work (it must never become a fresh place to download and
 			// build into); doctor reports it instead.
-			if _, err := guest.FindBuildDir(); err != nil && !tolerant(cmd) {
+			buildDir, err := guest.FindBuildDir()
+			if err != nil && !tolerant(cmd) {
 				return usageError{err}
 			}
-			staleRemoved = cleanupStale()
+			if err != nil {
+				buildDir = "" // doctor reports it; nothing of L1's to clean there
+			}
+			staleRemoved = cleanupStale(buildDir)
 			if len(staleRemoved) > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "twinboot: removed what killed runs left behind: %s\n", strings.Join(staleRemoved, ", "))
 			}
@@ -97,14 +101,14 @@ var staleRemoved []string
 // and mounts (by container ID), an L1 machine's temporary files (by path)
 // and a lab network (its namespace, links and addresses), so that a SIGKILL costs nothing until a later run of the same
 // command.
-func cleanupStale() []string {
+func cleanupStale(buildDir string) []string {
 	ids, _ := container.CleanupStaleRuns()
 	var out []string
 	for _, id := range ids {
 		out = append(out, "container "+id)
 	}
-	if dir, err := guest.FindBuildDir(); err == nil {
-		out = append(out, nested.CleanupStaleRuns(dir)...)
+	if buildDir != "" {
+		out = append(out, nested.CleanupStaleRuns(buildDir)...)
 	}
 	nets, _ := network.CleanupStale()
 	for _, n := range nets {
