@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/twinboot/twinboot/container"
+	"github.com/twinboot/twinboot/container/runtime"
 	"github.com/twinboot/twinboot/guest"
 	"github.com/twinboot/twinboot/hypervisor/vmm"
 	"github.com/twinboot/twinboot/internal/host"
@@ -56,7 +58,7 @@ type Helper struct {
 }
 
 // helpers are the programs twinboot runs from its own directory.
-var helpers = []string{"twinboot-init", vmm.BinaryName, "twinboot-runtime"}
+var helpers = []string{container.InitBinaryName, vmm.BinaryName, runtime.BinaryName}
 
 // Tool is an external program twinboot uses.
 type Tool struct {
@@ -176,7 +178,7 @@ func problems(r Report) []string {
 	}
 	for _, h := range r.Where.Helpers {
 		// L1 carries what nested mode runs there, not the OCI runtime.
-		if h.Path == "" && !(r.InsideL1 && h.Name == "twinboot-runtime") {
+		if h.Path == "" && !(r.InsideL1 && h.Name == runtime.BinaryName) {
 			p = append(p, fmt.Sprintf("%s is not beside %s: run 'make bin' (or make install)", h.Name, r.Where.Binary))
 		}
 	}

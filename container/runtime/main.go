@@ -64,12 +64,16 @@ func lookupVerb(name string) *verb {
 	return nil
 }
 
+// BinaryName is the runtime's own executable (build/bin/twinboot-runtime),
+// the path an engine is given in place of runc's.
+const BinaryName = "twinboot-runtime"
+
 // Main runs one runtime command line (without the program name) and returns
 // the exit status. The container's standard streams are stdin, stdout and
 // stderr themselves when they are files (as an engine's are), handed to the
 // container's init with no copying in between.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return mainAs("twinboot-runtime", args, stdin, stdout, stderr)
+	return mainAs(BinaryName, args, stdin, stdout, stderr)
 }
 
 func mainAs(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
